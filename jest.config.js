@@ -1,7 +1,7 @@
 /** Unit specs live beside the code; end-to-end specs run against the broker at AMQP_URL. */
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   moduleNameMapper: {
     '^@warren/rabbitmq$': '<rootDir>/libs/rabbitmq/src',
     '^@warren/rabbitmq/(.*)$': '<rootDir>/libs/rabbitmq/src/$1',

@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import { DEFAULT_CONNECTION_NAME } from '../rabbitmq.constants';
+import type { AmqpConnection } from './amqp-connection';
+
+/** Every RabbitMQ connection of this application, by name. One per application, never static. */
+@Injectable()
+export class AmqpConnectionRegistry {
+  private readonly connections = new Map<string, AmqpConnection>();
+
+  /** The connection with this name. Throws, listing the known names, when there is none. */
+  get(name: string = DEFAULT_CONNECTION_NAME): AmqpConnection {
+    const connection = this.connections.get(name);
+    if (!connection) {
+      throw new Error(
+        `No RabbitMQ connection named '${name}' (known: ${[...this.connections.keys()].join(', ') || 'none'}). ` +
+          `Add RabbitMQModule.forRoot({ name: '${name}', uri }) to the application.`,
+      );
+    }
+    return connection;
+  }
+
+  has(name: string): boolean {
+    return this.connections.has(name);
+  }
+
+  getAll(): AmqpConnection[] {
+    return [...this.connections.values()];
+  }
+
+  /** @internal */
+  add(connection: AmqpConnection): void {
+    if (this.connections.has(connection.name)) {
+      throw new Error(`Two RabbitMQ connections are named '${connection.name}'. Give each forRoot a distinct name.`);
+    }
+    this.connections.set(connection.name, connection);
+  }
+
+  /** @internal */
+  remove(connection: AmqpConnection): void {
+    if (this.connections.get(connection.name) === connection) this.connections.delete(connection.name);
+  }
+}

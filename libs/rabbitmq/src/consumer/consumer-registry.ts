@@ -1,0 +1,163 @@
+import { Logger } from '@nestjs/common';
+import type { ConnectionHost } from '../connection/connection-host';
+import type { ManagedChannel } from '../connection/managed-channel';
+import type { BindingConfig, RabbitHandlerConfig } from '../options/rabbitmq-options.interface';
+import type { ResolvedOptions } from '../options/resolve-options';
+import type { TopologyDeclarer } from '../topology/topology-declarer';
+import { ErrorBehaviorStrategy } from './error-behavior.strategy';
+import type { HandlerDescriptor } from './handler-descriptor';
+import type { HandlerRoute } from './handler-route';
+import { MessageDispatcher } from './message-dispatcher';
+import { QueueConsumer, type QueueSetup } from './queue-consumer';
+import { compileTopicPattern } from './topic-pattern';
+
+/** Adds features (retry, dead-letter, dedup) to a route and the topology they need next to its queue. */
+export interface RouteEnhancer {
+  enhance(route: HandlerRoute, queue: string | undefined): { route: HandlerRoute; setup?: QueueSetup };
+}
+
+/**
+ * Turns discovered handlers into queue consumers on this connection: groups
+ * handlers by queue, gives each queue its own channel (or a named shared one)
+ * with its prefetch, and cancels, resumes and drains them by handler name.
+ */
+export class ConsumerRegistry {
+  private readonly logger: Logger;
+  private readonly consumers: QueueConsumer[] = [];
+  private readonly sharedChannels = new Map<string, ManagedChannel>();
+  readonly dispatcher: MessageDispatcher;
+
+  constructor(
+    private readonly host: ConnectionHost,
+    private readonly options: ResolvedOptions,
+    private readonly topology: TopologyDeclarer,
+    private readonly enhancers: RouteEnhancer[],
+  ) {
+    this.logger = new Logger(`RabbitMQ:${options.name}`);
+    this.dispatcher = new MessageDispatcher(options.maxMessageSize);
+  }
+
+  /** Consumers by queue, for inspection. */
+  get all(): readonly QueueConsumer[] {
+    return this.consumers;
+  }
+
+  /** Registers handlers; when connected, resolves once their queues are declared and consumed (or `timeoutMs` passed). */
+  async register(handlers: HandlerDescriptor[], timeoutMs: number): Promise<void> {
+    const groups = new Map<string, HandlerDescriptor[]>();
+    let anonymous = 0;
+    for (const handler of handlers) {
+      const key = handler.config.queue ? `q:${handler.config.queue}` : `anon:${anonymous++}`;
+      const group = groups.get(key);
+      if (group) group.push(handler);
+      else groups.set(key, [handler]);
+    }
+    const created: QueueConsumer[] = [];
+    for (const group of groups.values()) created.push(this.createConsumer(group));
+    if (this.host.isConnected) {
+      await Promise.all(created.map((consumer) => consumer.channel.waitUntilOpen(timeoutMs)));
+    }
+  }
+
+  async cancel(handlerName: string): Promise<void> {
+    await this.find(handlerName).cancel();
+  }
+
+  async resume(handlerName: string): Promise<void> {
+    await this.find(handlerName).resume();
+  }
+
+  /** Cancels every consumer, then waits for handlers in flight. */
+  async stop(timeoutMs: number): Promise<void> {
+    const stillRunning = await Promise.all(this.consumers.map((consumer) => consumer.stop(timeoutMs)));
+    const total = stillRunning.reduce((a, b) => a + b, 0);
+    if (total > 0) {
+      this.logger.warn(`${total} handler(s) still running after ${timeoutMs} ms; their messages return to the queue unacked`);
+    }
+  }
+
+  private find(handlerName: string): QueueConsumer {
+    const consumer = this.consumers.find((c) => c.handlerNames.includes(handlerName));
+    if (!consumer) {
+      const known = this.consumers.flatMap((c) => c.handlerNames).join(', ') || 'none';
+      throw new Error(`No handler named '${handlerName}' on connection '${this.options.name}' (known: ${known})`);
+    }
+    return consumer;
+  }
+
+  private createConsumer(handlers: HandlerDescriptor[]): QueueConsumer {
+    const first = handlers[0].config;
+    const queue = first.queue || undefined;
+    const extraSetup: QueueSetup[] = [];
+    const routes = handlers.map((handler) => {
+      let route = this.baseRoute(handler);
+      for (const enhancer of this.enhancers) {
+        const enhanced = enhancer.enhance(route, queue);
+        route = enhanced.route;
+        if (enhanced.setup) extraSetup.push(enhanced.setup);
+      }
+      return route;
+    });
+    const bindings = handlers.flatMap((handler) => bindingsOf(handler.config));
+    const channel = this.channelFor(first, handlers);
+    const consumer = new QueueConsumer(
+      {
+        queue,
+        queueOptions: first.queueOptions ?? {},
+        bindings,
+        routes,
+        consumerOptions: first.consumerOptions,
+        fallbackFailure: routes[0].failure,
+        extraSetup,
+      },
+      channel,
+      this.dispatcher,
+      this.topology,
+    );
+    this.consumers.push(consumer);
+    void channel.addSetup(consumer.setup);
+    for (const handler of handlers) {
+      const keys = bindings.map((b) => `${b.exchange}/${String(b.routingKey ?? '')}`).join(', ') || '(no binding)';
+      this.logger.log(`${handler.name} -> ${keys} -> ${queue ?? '(server-named queue)'}`);
+    }
+    return consumer;
+  }
+
+  private baseRoute(handler: HandlerDescriptor): HandlerRoute {
+    const config = handler.config;
+    const keys = config.routingKey === undefined ? [] : Array.isArray(config.routingKey) ? config.routingKey : [config.routingKey];
+    const matchers = keys.map(compileTopicPattern);
+    return {
+      descriptor: handler,
+      matches: matchers.length === 0 ? () => true : (key) => matchers.some((m) => m(key)),
+      errorBehavior: config.errorBehavior ?? this.options.errorBehavior,
+      serializer: config.serializer ?? this.options.serializer,
+      allowNonJson: config.allowNonJsonMessages ?? false,
+      failure: new ErrorBehaviorStrategy(config.errorBehavior ?? this.options.errorBehavior),
+      dedup: undefined,
+    };
+  }
+
+  private channelFor(config: RabbitHandlerConfig, handlers: HandlerDescriptor[]): ManagedChannel {
+    if (config.channel !== undefined) {
+      const existing = this.sharedChannels.get(config.channel);
+      if (existing) return existing;
+      const shared = this.host.createChannel(`shared:${config.channel}`, {
+        confirm: false,
+        prefetch: this.options.channels[config.channel]?.prefetchCount ?? this.options.prefetchCount,
+      });
+      this.sharedChannels.set(config.channel, shared);
+      return shared;
+    }
+    const prefetch = Math.max(...handlers.map((h) => h.config.prefetch ?? this.options.prefetchCount));
+    return this.host.createChannel(`consumer:${config.queue ?? handlers[0].name}`, { confirm: false, prefetch });
+  }
+}
+
+function bindingsOf(config: RabbitHandlerConfig): BindingConfig[] {
+  const bindings: BindingConfig[] = [];
+  if (config.exchange) {
+    bindings.push({ exchange: config.exchange, routingKey: config.routingKey ?? '', arguments: config.bindingArguments });
+  }
+  return bindings.concat(config.bindings ?? []);
+}

@@ -1,0 +1,37 @@
+import { Logger } from '@nestjs/common';
+import type { ErrorBehavior } from '../options/rabbitmq-options.interface';
+import { ACK, REJECT, REQUEUE, type FailureContext, type FailureStrategy, type Settlement } from './failure-strategy';
+
+/** Errors that fail the same way on every delivery: never requeue them. */
+const PERMANENT_CODES = new Set(['MESSAGE_DESERIALIZATION', 'NO_HANDLER', 'MESSAGE_TOO_LARGE', 'NON_RETRYABLE']);
+
+/** Whether redelivering the message can never help. */
+export function isPermanentFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && PERMANENT_CODES.has(code);
+}
+
+/**
+ * The plain error behaviour, used when no retry or dead-letter queue is set:
+ * nack without requeue (the queue's own dead-letter exchange, if any, gets it),
+ * nack with requeue, or ack and drop. Permanent failures are never requeued.
+ */
+export class ErrorBehaviorStrategy implements FailureStrategy {
+  private readonly logger = new Logger('MessageDispatcher');
+
+  constructor(private readonly behavior: ErrorBehavior) {}
+
+  async onFailure({ queue, route, error }: FailureContext): Promise<Settlement> {
+    const where = route?.descriptor.name ?? `queue '${queue}'`;
+    const permanent = isPermanentFailure(error);
+    const behavior: ErrorBehavior = permanent && this.behavior === 'requeue' ? 'dead-letter' : this.behavior;
+    const outcome = behavior === 'ack' ? 'dropped (ack)' : behavior === 'requeue' ? 'requeued' : 'rejected (dead-lettered if the queue has a dead-letter exchange)';
+    this.logger.warn(`${where}: message ${outcome}: ${describeError(error)}`);
+    return behavior === 'ack' ? ACK : behavior === 'requeue' ? REQUEUE : REJECT;
+  }
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,17 @@
+import type { ErrorBehavior } from '../options/rabbitmq-options.interface';
+import type { Serializer } from '../publisher/serializer';
+import type { FailureStrategy } from './failure-strategy';
+import type { HandlerDescriptor } from './handler-descriptor';
+import type { DedupGuard } from './dedup-guard';
+
+/** A handler with everything resolved that the dispatcher needs per message. */
+export interface HandlerRoute {
+  descriptor: HandlerDescriptor;
+  /** Whether this handler takes a message with this routing key (several handlers can share a queue). */
+  matches: (routingKey: string) => boolean;
+  errorBehavior: ErrorBehavior;
+  serializer: Serializer;
+  allowNonJson: boolean;
+  failure: FailureStrategy;
+  dedup: DedupGuard | undefined;
+}

@@ -1,0 +1,79 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
+import type { HandlerDescriptor } from '../consumer/handler-descriptor';
+import { RABBIT_ARGS_METADATA, RABBIT_CONTEXT_TYPE } from '../rabbitmq.constants';
+import { RabbitParamsFactory } from './rabbit-params.factory';
+import { RabbitMQMetadataAccessor } from './rabbitmq-metadata.accessor';
+
+/** A handler found by scanning, before it is bound to a connection. */
+export interface DiscoveredHandler extends HandlerDescriptor {
+  connection: string | undefined;
+}
+
+/**
+ * Finds `@RabbitSubscribe` / `@RabbitRPC` methods on providers (and controllers
+ * when asked) and wraps each in Nest's external context, so guards,
+ * interceptors, pipes and exception filters apply to it.
+ */
+@Injectable()
+export class RabbitMQExplorer {
+  private readonly logger = new Logger('RabbitMQ');
+  private readonly paramsFactory = new RabbitParamsFactory();
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly accessor: RabbitMQMetadataAccessor,
+    private readonly contextCreator: ExternalContextCreator,
+  ) {}
+
+  explore(includeControllers: boolean): DiscoveredHandler[] {
+    const wrappers = [...this.discovery.getProviders(), ...(includeControllers ? this.discovery.getControllers() : [])];
+    const handlers: DiscoveredHandler[] = [];
+    const seen = new Set<unknown>();
+    for (const wrapper of wrappers) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object' || seen.has(instance)) continue;
+      const prototype = Object.getPrototypeOf(instance) as object | null;
+      if (!prototype) continue;
+      const methods = this.scanner.getAllMethodNames(prototype);
+      const found = methods.filter((m) => typeof instance[m] === 'function' && this.accessor.getHandlerMetadata(instance[m] as Function));
+      if (found.length === 0) continue;
+      seen.add(instance);
+      const className = (wrapper.metatype as Function | undefined)?.name ?? instance.constructor.name;
+      if (!wrapper.isDependencyTreeStatic()) {
+        this.logger.warn(
+          `${className} is request-scoped (or depends on a request-scoped provider); its handlers ${found.join(', ')} are NOT registered. ` +
+            `Message handlers need singleton providers: move them to a default-scoped class.`,
+        );
+        continue;
+      }
+      for (const method of found) handlers.push(this.describe(instance, className, method));
+    }
+    return handlers;
+  }
+
+  private describe(instance: Record<string, unknown>, className: string, method: string): DiscoveredHandler {
+    const callback = instance[method] as (...args: unknown[]) => unknown;
+    const metadata = this.accessor.getHandlerMetadata(callback)!;
+    const { kind, ...config } = metadata;
+    const invoke = this.contextCreator.create(
+      instance,
+      callback,
+      method,
+      RABBIT_ARGS_METADATA,
+      this.paramsFactory,
+      undefined,
+      undefined,
+      { guards: true, interceptors: true, filters: true },
+      RABBIT_CONTEXT_TYPE,
+    );
+    return {
+      name: config.name ?? `${className}.${method}`,
+      kind,
+      config,
+      connection: config.connection,
+      invoke: invoke as HandlerDescriptor['invoke'],
+    };
+  }
+}

@@ -1,0 +1,55 @@
+// Module
+export { RabbitMQModule } from './rabbitmq.module';
+export type { RabbitMQModuleAsyncOptions, RabbitMQModuleRootOptions, RabbitMQOptionsFactory } from './rabbitmq.module';
+export { getConnectionToken, InjectAmqpConnection } from './rabbitmq.tokens';
+export { DEFAULT_CONNECTION_NAME, RABBIT_CONTEXT_TYPE, WARREN_HEADERS } from './rabbitmq.constants';
+
+// Options
+export type {
+  BindingConfig,
+  ConnectionInitOptions,
+  ErrorBehavior,
+  ExchangeBindingConfig,
+  ExchangeConfig,
+  ExchangeType,
+  PublishDefaults,
+  QueueConfig,
+  QueueOptions,
+  RabbitHandlerConfig,
+  RabbitMQModuleOptions,
+} from './options/rabbitmq-options.interface';
+
+// Connections
+export { AmqpConnection } from './connection/amqp-connection';
+export type { BatchMessage, BatchPublishResult, PublishOptions, RequestOptions } from './connection/amqp-connection';
+export { AmqpConnectionRegistry } from './connection/amqp-connection.registry';
+export type { ConnectionStatus } from './connection/connection-status';
+
+// Handlers
+export { RabbitSubscribe } from './decorators/rabbit-subscribe.decorator';
+export { RabbitRPC } from './decorators/rabbit-rpc.decorator';
+export { RabbitHandler } from './decorators/rabbit-handler.decorator';
+export { RabbitHeader, RabbitPayload, RabbitRequest } from './decorators/rabbit-params.decorator';
+export { Nack } from './consumer/nack';
+
+// Serialization
+export { JsonSerializer } from './publisher/serializer';
+export type { Serializer } from './publisher/serializer';
+
+// Errors
+export { WarrenError } from './errors/warren.error';
+export { InvalidOptionsError } from './errors/invalid-options.error';
+export { ConnectionFailedError } from './errors/connection-failed.error';
+export { ConnectionClosedError } from './errors/connection-closed.error';
+export { PublishTimeoutError } from './errors/publish-timeout.error';
+export { PublishNackedError } from './errors/publish-nacked.error';
+export { PublishFailedError } from './errors/publish-failed.error';
+export { UnroutableMessageError } from './errors/unroutable-message.error';
+export { MessageTooLargeError } from './errors/message-too-large.error';
+export { MessageDeserializationError } from './errors/message-deserialization.error';
+export { NoHandlerError } from './errors/no-handler.error';
+export { TopologyError } from './errors/topology.error';
+export { RpcTimeoutError } from './errors/rpc-timeout.error';
+export { RpcRemoteError } from './errors/rpc-remote.error';
+export type { RemoteErrorPayload } from './errors/rpc-remote.error';
+export { RpcReplyInvalidError } from './errors/rpc-reply-invalid.error';

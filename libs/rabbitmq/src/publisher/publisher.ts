@@ -1,0 +1,227 @@
+import type { ConfirmChannel, Message, Options } from 'amqplib';
+import { ConnectionClosedError } from '../errors/connection-closed.error';
+import { PublishFailedError } from '../errors/publish-failed.error';
+import { PublishNackedError } from '../errors/publish-nacked.error';
+import { PublishTimeoutError } from '../errors/publish-timeout.error';
+import { UnroutableMessageError } from '../errors/unroutable-message.error';
+import type { ConnectionHost } from '../connection/connection-host';
+import type { ManagedChannel } from '../connection/managed-channel';
+
+/** One message waiting for the broker's confirm. */
+interface PendingPublish {
+  exchange: string;
+  routingKey: string;
+  content: Buffer;
+  options: Options.Publish;
+  resolve: () => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+  /** The channel it was written to; undefined while queued. */
+  channel: ConfirmChannel | undefined;
+  returned: { replyText: string } | undefined;
+  /** Times the broker nacked it. */
+  nacks: number;
+  done: boolean;
+}
+
+/** How many times a message is re-sent after the broker nacks it before the nack is reported. */
+const NACK_RESENDS = 1;
+
+/**
+ * Publishes with publisher confirms on one confirm channel. A publish resolves
+ * when the broker confirms it and rejects with a typed error on nack, timeout or
+ * (mandatory) return. Messages written to a channel that closes before its confirm
+ * are re-sent on the next channel: at-least-once, never silently dropped.
+ */
+export class Publisher {
+  private readonly channel: ManagedChannel;
+  private readonly queued: PendingPublish[] = [];
+  /** Messages written and not yet confirmed, by messageId, for matching basic.return. */
+  private readonly inFlight = new Map<string, PendingPublish | PendingPublish[]>();
+  private draining = false;
+  private unconfirmed = 0;
+  private lastClose: { code?: number; message: string } | undefined;
+  private closing = false;
+
+  constructor(
+    private readonly host: ConnectionHost,
+    private readonly connectionName: string,
+  ) {
+    this.channel = host.createChannel('publisher', {
+      confirm: true,
+      onReady: () => this.onReady(),
+      onLost: () => undefined,
+    });
+    void this.channel.addSetup(async (channel) => {
+      channel.on('return', (message: Message) => this.onReturn(message));
+      channel.on('error', (error: Error & { code?: number }) => {
+        this.lastClose = { code: error.code, message: error.message };
+      });
+      channel.on('drain', () => {
+        this.draining = false;
+        this.flush();
+      });
+    });
+  }
+
+  /** Messages accepted and not yet settled. */
+  get pendingCount(): number {
+    return this.queued.length + this.unconfirmed;
+  }
+
+  publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish, timeoutMs: number): Promise<void> {
+    if (this.closing) return Promise.reject(new ConnectionClosedError(this.connectionName, 'before the message was published'));
+    return new Promise<void>((resolve, reject) => {
+      const pending: PendingPublish = {
+        exchange,
+        routingKey,
+        content,
+        options,
+        resolve,
+        reject,
+        timer: undefined,
+        channel: undefined,
+        returned: undefined,
+        nacks: 0,
+        done: false,
+      };
+      pending.timer = setTimeout(() => this.timeOut(pending, timeoutMs), timeoutMs);
+      const channel = this.channel.confirmChannel;
+      if (channel && !this.draining && this.queued.length === 0) this.write(pending, channel);
+      else this.queued.push(pending);
+    });
+  }
+
+  /** Waits (up to `timeoutMs`) for every accepted message to be confirmed or rejected. */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pendingCount > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Stops accepting messages; rejects those still waiting. */
+  close(): void {
+    this.closing = true;
+    for (const pending of this.queued.splice(0)) {
+      this.settle(pending, new ConnectionClosedError(this.connectionName, 'before the message was published; it was not sent'));
+    }
+  }
+
+  private write(pending: PendingPublish, channel: ConfirmChannel): void {
+    pending.channel = channel;
+    this.unconfirmed++;
+    const id = pending.options.messageId;
+    if (pending.options.mandatory && id !== undefined) this.track(id, pending);
+    try {
+      const hasRoom = channel.publish(pending.exchange, pending.routingKey, pending.content, pending.options, (error) =>
+        this.onConfirm(pending, channel, error),
+      );
+      if (!hasRoom) this.draining = true;
+    } catch {
+      // The channel closed under us: keep the message for the next channel.
+      this.unconfirmed--;
+      this.untrack(pending);
+      pending.channel = undefined;
+      this.queued.unshift(pending);
+    }
+  }
+
+  private onConfirm(pending: PendingPublish, channel: ConfirmChannel, error: unknown): void {
+    this.unconfirmed--;
+    this.untrack(pending);
+    if (pending.done) return;
+    if (!error) {
+      if (pending.returned) {
+        this.settle(pending, new UnroutableMessageError(pending.exchange, pending.routingKey, pending.returned.replyText));
+      } else {
+        this.settle(pending, undefined);
+      }
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    if (message === 'message nacked') {
+      // A quorum queue that just lost its leader can nack; one re-send on a fresh channel usually lands.
+      if (++pending.nacks <= NACK_RESENDS && !this.closing) {
+        pending.channel = undefined;
+        pending.returned = undefined;
+        this.queued.push(pending);
+        if (this.channel.confirmChannel === channel) this.channel.recycle();
+        return;
+      }
+      this.settle(pending, new PublishNackedError(pending.exchange, pending.routingKey));
+      return;
+    }
+    // 'channel closed': the broker closed the channel because of some publish, or the connection dropped.
+    const close = this.lastClose;
+    if (close?.code === 404 && close.message.includes(`exchange '${pending.exchange}'`)) {
+      this.settle(pending, new PublishFailedError(pending.exchange, pending.routingKey, 404, close.message));
+      return;
+    }
+    pending.channel = undefined;
+    pending.returned = undefined;
+    this.queued.push(pending);
+  }
+
+  private onReturn(message: Message): void {
+    const id = message.properties.messageId as string | undefined;
+    if (id === undefined) return;
+    const entry = this.inFlight.get(id);
+    const candidates = entry === undefined ? [] : Array.isArray(entry) ? entry : [entry];
+    const pending = candidates.find(
+      (p) => !p.returned && p.exchange === message.fields.exchange && p.routingKey === message.fields.routingKey,
+    );
+    if (pending) pending.returned = { replyText: (message.fields as { replyText?: string }).replyText ?? 'NO_ROUTE' };
+  }
+
+  private onReady(): void {
+    this.draining = false;
+    this.lastClose = undefined;
+    this.flush();
+  }
+
+  private flush(): void {
+    const channel = this.channel.confirmChannel;
+    while (channel && !this.draining && this.queued.length > 0 && this.channel.confirmChannel === channel) {
+      const pending = this.queued.shift() as PendingPublish;
+      if (!pending.done) this.write(pending, channel);
+    }
+  }
+
+  private timeOut(pending: PendingPublish, timeoutMs: number): void {
+    pending.timer = undefined;
+    if (pending.done) return;
+    const index = this.queued.indexOf(pending);
+    if (index >= 0) this.queued.splice(index, 1);
+    this.untrack(pending);
+    this.settle(pending, new PublishTimeoutError(pending.exchange, pending.routingKey, timeoutMs, this.host.isConnected));
+  }
+
+  private settle(pending: PendingPublish, error: Error | undefined): void {
+    if (pending.done) return;
+    pending.done = true;
+    if (pending.timer) clearTimeout(pending.timer);
+    if (error) pending.reject(error);
+    else pending.resolve();
+  }
+
+  private track(id: string, pending: PendingPublish): void {
+    const existing = this.inFlight.get(id);
+    if (existing === undefined) this.inFlight.set(id, pending);
+    else if (Array.isArray(existing)) existing.push(pending);
+    else this.inFlight.set(id, [existing, pending]);
+  }
+
+  private untrack(pending: PendingPublish): void {
+    const id = pending.options.messageId;
+    if (id === undefined) return;
+    const existing = this.inFlight.get(id);
+    if (existing === pending) this.inFlight.delete(id);
+    else if (Array.isArray(existing)) {
+      const index = existing.indexOf(pending);
+      if (index >= 0) existing.splice(index, 1);
+      if (existing.length === 0) this.inFlight.delete(id);
+    }
+  }
+
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { AmqpConnectionRegistry } from './connection/amqp-connection.registry';
+import { RabbitMQMetadataAccessor } from './discovery/rabbitmq-metadata.accessor';
+import { RabbitMQExplorer } from './discovery/rabbitmq.explorer';
+import { RabbitMQLifecycle } from './rabbitmq-lifecycle.service';
+
+/** What every connection of an application shares: the registry, handler discovery and the lifecycle. */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [AmqpConnectionRegistry, RabbitMQMetadataAccessor, RabbitMQExplorer, RabbitMQLifecycle],
+  exports: [AmqpConnectionRegistry],
+})
+export class RabbitMQCoreModule {}

@@ -1,0 +1,68 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { AmqpConnectionRegistry } from './connection/amqp-connection.registry';
+import { RabbitMQExplorer } from './discovery/rabbitmq.explorer';
+import { InvalidOptionsError } from './errors/invalid-options.error';
+import { DEFAULT_CONNECTION_NAME } from './rabbitmq.constants';
+
+/**
+ * Starts and stops handlers for every connection of the application: after
+ * every module is initialised, discovered handlers are registered on their
+ * connections; on shutdown consumers are cancelled and drained first
+ * (onModuleDestroy), connections closed last (onApplicationShutdown), so other
+ * modules can still publish while they shut down.
+ */
+@Injectable()
+export class RabbitMQLifecycle implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
+  private readonly logger = new Logger('RabbitMQ');
+  private stopped = false;
+
+  constructor(
+    private readonly registry: AmqpConnectionRegistry,
+    private readonly explorer: RabbitMQExplorer,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const connections = this.registry.getAll();
+    if (connections.length === 0) return;
+    const includeControllers = connections.some((c) => c.options.enableControllerDiscovery);
+    const handlers = this.explorer.explore(includeControllers);
+    const unknown = handlers.filter((h) => !this.registry.has(h.connection ?? DEFAULT_CONNECTION_NAME));
+    if (unknown.length > 0) {
+      throw new InvalidOptionsError(
+        unknown.map(
+          (h) => `${h.name} uses connection '${h.connection ?? DEFAULT_CONNECTION_NAME}', which is not configured (known: ${connections.map((c) => c.name).join(', ')})`,
+        ),
+      );
+    }
+    await Promise.all(
+      connections
+        .filter((connection) => connection.options.registerHandlers)
+        .map((connection) => {
+          const mine = handlers
+            .filter((h) => (h.connection ?? DEFAULT_CONNECTION_NAME) === connection.name)
+            .map((h) => {
+              const override = connection.options.handlers[h.name];
+              return override ? { ...h, config: { ...h.config, ...override } } : h;
+            });
+          return connection.registerHandlers(mine);
+        }),
+    );
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all(this.registry.getAll().map((connection) => connection.stopConsumers()));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.onModuleDestroy();
+    await Promise.all(
+      this.registry.getAll().map(async (connection) => {
+        await connection.close();
+        this.registry.remove(connection);
+      }),
+    );
+    this.logger.debug('RabbitMQ connections closed');
+  }
+}

@@ -1,0 +1,13 @@
+import { Inject } from '@nestjs/common';
+import { AmqpConnection } from './connection/amqp-connection';
+import { DEFAULT_CONNECTION_NAME } from './rabbitmq.constants';
+
+/** The injection token of a connection: the `AmqpConnection` class for the default one, a string for named ones. */
+export function getConnectionToken(name: string = DEFAULT_CONNECTION_NAME): string | typeof AmqpConnection {
+  return name === DEFAULT_CONNECTION_NAME ? AmqpConnection : `warren:amqp-connection:${name}`;
+}
+
+/** Injects the connection with this name: `constructor(@InjectAmqpConnection('analytics') amqp: AmqpConnection)`. */
+export function InjectAmqpConnection(name: string = DEFAULT_CONNECTION_NAME): ParameterDecorator & PropertyDecorator {
+  return Inject(getConnectionToken(name));
+}

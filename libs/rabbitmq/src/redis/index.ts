@@ -1,0 +1,6 @@
+/**
+ * `@warren/rabbitmq/redis`: the Redis-backed dedup store. A separate entry point so
+ * applications that do not use Redis never load ioredis.
+ */
+export { RedisDedupStore } from '../dedup/redis-dedup.store';
+export type { RedisDedupStoreOptions } from '../dedup/redis-dedup.store';

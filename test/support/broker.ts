@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as amqplib from 'amqplib';
+
+/** The broker every end-to-end test talks to. */
+export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A name no other test (or earlier run) uses. */
+export function uniqueName(prefix: string): string {
+  return `test.${prefix}.${Date.now().toString(36)}.${randomBytes(3).toString('hex')}`;
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000, intervalMs = 20): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** A raw amqplib connection for arranging and inspecting broker state independently of the library. */
+export class BrokerAdmin {
+  private constructor(private readonly connection: amqplib.ChannelModel, private readonly channel: amqplib.Channel) {}
+
+  static async connect(): Promise<BrokerAdmin> {
+    const connection = await amqplib.connect(AMQP_URL);
+    const channel = await connection.createChannel();
+    return new BrokerAdmin(connection, channel);
+  }
+
+  private readonly queues = new Set<string>();
+  private readonly exchanges = new Set<string>();
+
+  /** Remembers names to delete in `cleanup()`. */
+  track(kind: 'queue' | 'exchange', ...names: string[]): void {
+    for (const name of names) (kind === 'queue' ? this.queues : this.exchanges).add(name);
+  }
+
+  async raw<R>(fn: (channel: amqplib.Channel) => Promise<R>): Promise<R> {
+    const channel = await this.connection.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      return await fn(channel);
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
+  /** Message count of a queue, or undefined if it does not exist. */
+  async messageCount(queue: string): Promise<number | undefined> {
+    return this.raw(async (ch) => (await ch.checkQueue(queue)).messageCount).catch(() => undefined);
+  }
+
+  async consumerCount(queue: string): Promise<number | undefined> {
+    return this.raw(async (ch) => (await ch.checkQueue(queue)).consumerCount).catch(() => undefined);
+  }
+
+  async queueExists(queue: string): Promise<boolean> {
+    return (await this.messageCount(queue)) !== undefined;
+  }
+
+  /** Takes one message off a queue (acked), or false. */
+  async get(queue: string): Promise<amqplib.GetMessage | false> {
+    return this.raw(async (ch) => {
+      const message = await ch.get(queue, { noAck: true });
+      return message;
+    });
+  }
+
+  /** Publishes a raw body with amqplib (no library involved). */
+  async publishRaw(exchange: string, routingKey: string, body: Buffer | string, options: amqplib.Options.Publish = {}): Promise<void> {
+    await this.raw(async (ch) => {
+      ch.publish(exchange, routingKey, Buffer.isBuffer(body) ? body : Buffer.from(body), options);
+    });
+  }
+
+  async cleanup(): Promise<void> {
+    for (const queue of this.queues) await this.raw((ch) => ch.deleteQueue(queue)).catch(() => undefined);
+    for (const exchange of this.exchanges) await this.raw((ch) => ch.deleteExchange(exchange)).catch(() => undefined);
+    this.queues.clear();
+    this.exchanges.clear();
+  }
+
+  async close(): Promise<void> {
+    await this.cleanup();
+    await this.connection.close().catch(() => undefined);
+  }
+}
+
+const run = promisify(execFile);
+
+/** rabbitmqctl, for fault injection (closing connections). */
+export async function rabbitmqctl(...args: string[]): Promise<string> {
+  const { stdout } = await run('rabbitmqctl', args, { timeout: 30_000 });
+  return stdout;
+}
+
+/** Closes every broker-side connection whose client-provided name is `connectionName`. */
+export async function closeConnectionsNamed(connectionName: string): Promise<number> {
+  const out = await rabbitmqctl('list_connections', '-q', '--no-table-headers', 'pid', 'client_properties');
+  let closed = 0;
+  for (const line of out.split('\n')) {
+    if (!line.includes(`"${connectionName}"`)) continue;
+    const pid = line.split('\t')[0].trim();
+    if (!pid) continue;
+    await rabbitmqctl('close_connection', pid, 'closed by test').catch(() => undefined);
+    closed++;
+  }
+  return closed;
+}
