@@ -1,6 +1,15 @@
 import type { AmqpConnection } from './connection/amqp-connection';
+import { DeadLetterEnhancer } from './dead-letter/dead-letter.enhancer';
+import { DedupEnhancer } from './dedup/dedup.enhancer';
+import { RetryEnhancer } from './retry/retry.enhancer';
 
-/** Installs the optional per-handler features (retry, dead letters, dedup) on a connection. */
+/**
+ * Installs the per-handler features on a connection. Order matters: the
+ * dead-letter queue is the last stop, retry runs before it, dedup wraps the
+ * handler call itself.
+ */
 export function installFeatures(connection: AmqpConnection): void {
-  void connection;
+  connection.addRouteEnhancer(new DeadLetterEnhancer(connection));
+  connection.addRouteEnhancer(new RetryEnhancer(connection));
+  connection.addRouteEnhancer(new DedupEnhancer(connection));
 }

@@ -53,3 +53,27 @@ export { RpcTimeoutError } from './errors/rpc-timeout.error';
 export { RpcRemoteError } from './errors/rpc-remote.error';
 export type { RemoteErrorPayload } from './errors/rpc-remote.error';
 export { RpcReplyInvalidError } from './errors/rpc-reply-invalid.error';
+export { NonRetryableError } from './errors/non-retryable.error';
+export { DedupStoreUnavailableError } from './errors/dedup-store-unavailable.error';
+
+// Publishing helpers
+export { messageIdFrom } from './publisher/message-id';
+
+// Retry
+export { RetryPolicy } from './retry/retry-policy';
+export type { BackoffOptions, ExponentialBackoffOptions, FixedBackoffOptions, ListBackoffOptions, RetryOptions } from './retry/retry-options.interface';
+
+// Dead letters
+export { DeadLetterService } from './dead-letter/dead-letter.service';
+export type { DeadLetter, DeadLetterQueryOptions, ReplayOptions, ReplayResult } from './dead-letter/dead-letter.service';
+export type { DeadLetterOptions } from './dead-letter/dead-letter-options.interface';
+export { DEAD_LETTER_HEADERS } from './dead-letter/dead-letter-headers';
+export type { DeadLetterReason } from './dead-letter/dead-letter-headers';
+
+// Dedup (the Redis store has its own entry point: @warren/rabbitmq/redis)
+export { MemoryDedupStore } from './dedup/memory-dedup.store';
+export type { MemoryDedupStoreOptions } from './dedup/memory-dedup.store';
+export type { DedupClaim, DedupMessage, DedupOptions, DedupStore } from './dedup/dedup-store.interface';
+
+// Handler statistics
+export type { HandlerStats } from './consumer/handler-stats';

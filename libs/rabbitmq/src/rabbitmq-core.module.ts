@@ -4,11 +4,12 @@ import { AmqpConnectionRegistry } from './connection/amqp-connection.registry';
 import { RabbitMQMetadataAccessor } from './discovery/rabbitmq-metadata.accessor';
 import { RabbitMQExplorer } from './discovery/rabbitmq.explorer';
 import { RabbitMQLifecycle } from './rabbitmq-lifecycle.service';
+import { DeadLetterService } from './dead-letter/dead-letter.service';
 
 /** What every connection of an application shares: the registry, handler discovery and the lifecycle. */
 @Module({
   imports: [DiscoveryModule],
-  providers: [AmqpConnectionRegistry, RabbitMQMetadataAccessor, RabbitMQExplorer, RabbitMQLifecycle],
-  exports: [AmqpConnectionRegistry],
+  providers: [AmqpConnectionRegistry, RabbitMQMetadataAccessor, RabbitMQExplorer, RabbitMQLifecycle, DeadLetterService],
+  exports: [AmqpConnectionRegistry, DeadLetterService],
 })
 export class RabbitMQCoreModule {}

@@ -22,6 +22,16 @@ export class RabbitMQLifecycle implements OnApplicationBootstrap, OnModuleDestro
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.startHandlers();
+    } catch (error) {
+      // Start-up fails: Nest will not call the shutdown hooks, so leave nothing connected or retrying.
+      await this.closeAll();
+      throw error;
+    }
+  }
+
+  private async startHandlers(): Promise<void> {
     const connections = this.registry.getAll();
     if (connections.length === 0) return;
     const includeControllers = connections.some((c) => c.options.enableControllerDiscovery);
@@ -57,12 +67,16 @@ export class RabbitMQLifecycle implements OnApplicationBootstrap, OnModuleDestro
 
   async onApplicationShutdown(): Promise<void> {
     await this.onModuleDestroy();
+    await this.closeAll();
+    this.logger.debug('RabbitMQ connections closed');
+  }
+
+  private async closeAll(): Promise<void> {
     await Promise.all(
       this.registry.getAll().map(async (connection) => {
         await connection.close();
         this.registry.remove(connection);
       }),
     );
-    this.logger.debug('RabbitMQ connections closed');
   }
 }

@@ -83,6 +83,9 @@ export class RabbitMQModule {
         try {
           await connection.init();
         } catch (error) {
+          // The application will not start: close the connections made so far too, so nothing keeps retrying.
+          await Promise.all(registry.getAll().map((c) => c.close().catch(() => undefined)));
+          for (const c of registry.getAll()) registry.remove(c);
           registry.remove(connection);
           throw error;
         }

@@ -4,6 +4,7 @@ import type { Channel, ChannelModel, Options } from 'amqplib';
 import type { Observable } from 'rxjs';
 import { ConsumerRegistry, type RouteEnhancer } from '../consumer/consumer-registry';
 import type { HandlerDescriptor } from '../consumer/handler-descriptor';
+import type { HandlerStats } from '../consumer/handler-stats';
 import { MessageTooLargeError } from '../errors/message-too-large.error';
 import type { ResolvedOptions } from '../options/resolve-options';
 import { Publisher } from '../publisher/publisher';
@@ -176,6 +177,11 @@ export class AmqpConnection {
     return (await this.rpc.request({ exchange: request.exchange, routingKey: request.routingKey, content, options, timeoutMs: timeout })) as TResponse;
   }
 
+  /** Counters per handler (handled, failed, retried, deadLettered, duplicates) since start, in this process. */
+  getHandlerStats(): Record<string, HandlerStats> {
+    return this.consumers.stats();
+  }
+
   /** Stops a handler's consumer; it stays stopped across reconnects until resumed. */
   cancelConsumer(handlerName: string): Promise<void> {
     return this.consumers.cancel(handlerName);
@@ -196,6 +202,16 @@ export class AmqpConnection {
     } finally {
       await channel.close().catch(() => undefined);
     }
+  }
+
+  /** @internal Publishes an already serialized message with confirms (retry and dead-letter parking, replay). */
+  publishRaw(exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<void> {
+    return this.publisher.publish(exchange, routingKey, content, options, this.options.publishTimeout);
+  }
+
+  /** @internal */
+  get topologyDeclarer(): TopologyDeclarer {
+    return this.topology;
   }
 
   /** @internal Adds a feature that decorates handler routes (retry, dead letters, dedup). */
@@ -220,6 +236,7 @@ export class AmqpConnection {
     this.publisher.close();
     this.rpc.close();
     await this.host.close();
+    await Promise.all(this.enhancers.map((enhancer) => enhancer.close?.()));
   }
 
   /** @internal */

@@ -1,19 +1,34 @@
 import { Logger } from '@nestjs/common';
 import type { ConnectionHost } from '../connection/connection-host';
 import type { ManagedChannel } from '../connection/managed-channel';
-import type { BindingConfig, RabbitHandlerConfig } from '../options/rabbitmq-options.interface';
+import type { BindingConfig, QueueOptions, RabbitHandlerConfig } from '../options/rabbitmq-options.interface';
 import type { ResolvedOptions } from '../options/resolve-options';
 import type { TopologyDeclarer } from '../topology/topology-declarer';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { ErrorBehaviorStrategy } from './error-behavior.strategy';
+import { emptyStats, type HandlerStats } from './handler-stats';
 import type { HandlerDescriptor } from './handler-descriptor';
 import type { HandlerRoute } from './handler-route';
 import { MessageDispatcher } from './message-dispatcher';
 import { QueueConsumer, type QueueSetup } from './queue-consumer';
 import { compileTopicPattern } from './topic-pattern';
 
-/** Adds features (retry, dead-letter, dedup) to a route and the topology they need next to its queue. */
+/** What a feature adds to one handler's route. */
+export interface RouteEnhancement {
+  route: HandlerRoute;
+  /** Topology declared next to the handler's queue, on every (re)connect. */
+  setup?: QueueSetup;
+  /** Queue arguments the feature needs on the handler's queue (e.g. its dead-letter exchange). */
+  queueOptions?: QueueOptions;
+}
+
+/** Adds a feature (retry, dead-letter, dedup) to routes; returns the route unchanged when the handler does not use it. */
 export interface RouteEnhancer {
-  enhance(route: HandlerRoute, queue: string | undefined): { route: HandlerRoute; setup?: QueueSetup };
+  /** Problems with a handler's options for this feature, checked for every handler before any starts. */
+  validate?(handler: HandlerDescriptor): string[];
+  enhance(route: HandlerRoute, queue: string | undefined, queueOptions: QueueOptions): RouteEnhancement;
+  /** Releases what the feature holds (stores, clients) at shutdown. */
+  close?(): Promise<void>;
 }
 
 /**
@@ -44,6 +59,8 @@ export class ConsumerRegistry {
 
   /** Registers handlers; when connected, resolves once their queues are declared and consumed (or `timeoutMs` passed). */
   async register(handlers: HandlerDescriptor[], timeoutMs: number): Promise<void> {
+    const problems = handlers.flatMap((handler) => this.enhancers.flatMap((enhancer) => enhancer.validate?.(handler) ?? []));
+    if (problems.length > 0) throw new InvalidOptionsError(problems.map((p) => `connection '${this.options.name}': ${p}`));
     const groups = new Map<string, HandlerDescriptor[]>();
     let anonymous = 0;
     for (const handler of handlers) {
@@ -57,6 +74,15 @@ export class ConsumerRegistry {
     if (this.host.isConnected) {
       await Promise.all(created.map((consumer) => consumer.channel.waitUntilOpen(timeoutMs)));
     }
+  }
+
+  /** Counters per handler name. */
+  stats(): Record<string, HandlerStats> {
+    const result: Record<string, HandlerStats> = {};
+    for (const consumer of this.consumers) {
+      for (const route of consumer.routes) result[route.descriptor.name] = { ...route.stats };
+    }
+    return result;
   }
 
   async cancel(handlerName: string): Promise<void> {
@@ -89,12 +115,14 @@ export class ConsumerRegistry {
     const first = handlers[0].config;
     const queue = first.queue || undefined;
     const extraSetup: QueueSetup[] = [];
+    let queueOptions: QueueOptions = { ...first.queueOptions };
     const routes = handlers.map((handler) => {
       let route = this.baseRoute(handler);
       for (const enhancer of this.enhancers) {
-        const enhanced = enhancer.enhance(route, queue);
+        const enhanced = enhancer.enhance(route, queue, queueOptions);
         route = enhanced.route;
         if (enhanced.setup) extraSetup.push(enhanced.setup);
+        if (enhanced.queueOptions) queueOptions = { ...enhanced.queueOptions, ...queueOptions };
       }
       return route;
     });
@@ -103,7 +131,7 @@ export class ConsumerRegistry {
     const consumer = new QueueConsumer(
       {
         queue,
-        queueOptions: first.queueOptions ?? {},
+        queueOptions,
         bindings,
         routes,
         consumerOptions: first.consumerOptions,
@@ -125,16 +153,19 @@ export class ConsumerRegistry {
 
   private baseRoute(handler: HandlerDescriptor): HandlerRoute {
     const config = handler.config;
-    const keys = config.routingKey === undefined ? [] : Array.isArray(config.routingKey) ? config.routingKey : [config.routingKey];
+    const keys = bindingsOf(config).flatMap((b) => (Array.isArray(b.routingKey) ? b.routingKey : [b.routingKey ?? '']));
+    const matchAll = keys.length === 0 || keys.includes('') || keys.includes('#');
     const matchers = keys.map(compileTopicPattern);
     return {
       descriptor: handler,
-      matches: matchers.length === 0 ? () => true : (key) => matchers.some((m) => m(key)),
+      matches: matchAll ? () => true : (key) => matchers.some((m) => m(key)),
       errorBehavior: config.errorBehavior ?? this.options.errorBehavior,
       serializer: config.serializer ?? this.options.serializer,
       allowNonJson: config.allowNonJsonMessages ?? false,
       failure: new ErrorBehaviorStrategy(config.errorBehavior ?? this.options.errorBehavior),
       dedup: undefined,
+      immediateRetries: 0,
+      stats: emptyStats(),
     };
   }
 

@@ -3,6 +3,7 @@ import type { Serializer } from '../publisher/serializer';
 import type { FailureStrategy } from './failure-strategy';
 import type { HandlerDescriptor } from './handler-descriptor';
 import type { DedupGuard } from './dedup-guard';
+import type { HandlerStats } from './handler-stats';
 
 /** A handler with everything resolved that the dispatcher needs per message. */
 export interface HandlerRoute {
@@ -14,4 +15,8 @@ export interface HandlerRoute {
   allowNonJson: boolean;
   failure: FailureStrategy;
   dedup: DedupGuard | undefined;
+  /** In-process re-invocations of a failing handler before the failure strategy runs. */
+  immediateRetries: number;
+  /** Counters, updated in place. */
+  stats: HandlerStats;
 }

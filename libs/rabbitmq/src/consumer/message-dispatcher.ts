@@ -8,6 +8,7 @@ import type { DedupTicket } from './dedup-guard';
 import { ACK, REQUEUE, type FailureStrategy, type Settlement } from './failure-strategy';
 import type { HandlerRoute } from './handler-route';
 import { Nack } from './nack';
+import { isPermanentFailure } from './error-behavior.strategy';
 import { encodeRemoteError } from '../rpc/remote-error-codec';
 
 /** What the dispatcher needs from the consumer a message came from. */
@@ -63,7 +64,7 @@ export class MessageDispatcher {
 
     let result: unknown;
     try {
-      result = await route.descriptor.invoke(payload, message, headers);
+      result = await this.invoke(route, payload, message, headers);
     } catch (error) {
       if (ticket !== undefined) await this.release(route, ticket);
       if (route.descriptor.kind === 'rpc' && message.properties.replyTo) {
@@ -74,9 +75,11 @@ export class MessageDispatcher {
     }
 
     if (result instanceof Nack) {
+      route.stats.failed++;
       if (ticket !== undefined) await this.release(route, ticket);
       return this.settle(channel, message, { action: 'nack', requeue: result.requeue });
     }
+    route.stats.handled++;
     if (route.descriptor.kind === 'rpc' && message.properties.replyTo) {
       this.reply(channel, message, route, result, false);
     }
@@ -91,6 +94,17 @@ export class MessageDispatcher {
     this.settle(channel, message, ACK);
   }
 
+  /** Runs the handler, re-running it in process up to `immediateRetries` times while it throws. */
+  private async invoke(route: HandlerRoute, payload: unknown, message: ConsumeMessage, headers: Record<string, unknown>): Promise<unknown> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await route.descriptor.invoke(payload, message, headers);
+      } catch (error) {
+        if (retry >= route.immediateRetries || isPermanentFailure(error)) throw error;
+      }
+    }
+  }
+
   private async fail(
     source: DispatchSource,
     route: HandlerRoute | undefined,
@@ -99,6 +113,7 @@ export class MessageDispatcher {
     error: unknown,
     strategy: FailureStrategy,
   ): Promise<void> {
+    if (route !== undefined) route.stats.failed++;
     let settlement: Settlement;
     try {
       settlement = await strategy.onFailure({ queue: source.queue, route, message, error });

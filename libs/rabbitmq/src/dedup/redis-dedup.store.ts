@@ -157,7 +157,9 @@ export class RedisDedupStore implements DedupStore {
       // Redis did not answer QUIT: drop the connection without waiting.
     } finally {
       clearTimeout(timer);
-      if (client.status !== 'end') client.disconnect();
+      // Re-read: the status changed while awaiting (TypeScript still has it narrowed to 'ready').
+      const status: string = client.status;
+      if (status !== 'end') client.disconnect();
     }
   }
 

@@ -3,6 +3,9 @@ import { Reflector } from '@nestjs/core';
 import type { RabbitHandlerMetadata } from '../decorators/rabbit-handler.decorator';
 import { RABBIT_HANDLER_METADATA } from '../rabbitmq.constants';
 
+/** Where `@UseFilters` stores its filters (the value of @nestjs/common's EXCEPTION_FILTERS_METADATA). */
+const EXCEPTION_FILTERS_METADATA = '__exceptionFilters__';
+
 /** Every Reflector read of Warren's metadata, in one place. */
 @Injectable()
 export class RabbitMQMetadataAccessor {
@@ -10,5 +13,12 @@ export class RabbitMQMetadataAccessor {
 
   getHandlerMetadata(target: Function): RabbitHandlerMetadata | undefined {
     return this.reflector.get<RabbitHandlerMetadata | undefined>(RABBIT_HANDLER_METADATA, target);
+  }
+
+  /** Whether `@UseFilters` applies to the method or its class. */
+  hasExceptionFilters(method: Function, classRef: Function): boolean {
+    const onMethod = this.reflector.get<unknown[] | undefined>(EXCEPTION_FILTERS_METADATA, method);
+    const onClass = this.reflector.get<unknown[] | undefined>(EXCEPTION_FILTERS_METADATA, classRef);
+    return (onMethod?.length ?? 0) + (onClass?.length ?? 0) > 0;
   }
 }

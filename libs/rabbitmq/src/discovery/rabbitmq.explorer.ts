@@ -13,7 +13,8 @@ export interface DiscoveredHandler extends HandlerDescriptor {
 /**
  * Finds `@RabbitSubscribe` / `@RabbitRPC` methods on providers (and controllers
  * when asked) and wraps each in Nest's external context, so guards,
- * interceptors, pipes and exception filters apply to it.
+ * interceptors, pipes and exception filters (`@UseFilters` on the method or
+ * class) apply to it.
  */
 @Injectable()
 export class RabbitMQExplorer {
@@ -65,7 +66,9 @@ export class RabbitMQExplorer {
       this.paramsFactory,
       undefined,
       undefined,
-      { guards: true, interceptors: true, filters: true },
+      // Without filters of its own, a handler's error goes straight to the dispatcher, which logs it once
+      // with what happens next (retry, dead letter); Nest's fallback filter would log every failure with a stack.
+      { guards: true, interceptors: true, filters: this.accessor.hasExceptionFilters(callback, instance.constructor) },
       RABBIT_CONTEXT_TYPE,
     );
     return {

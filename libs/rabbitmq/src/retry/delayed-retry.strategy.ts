@@ -1,0 +1,46 @@
+import { Logger } from '@nestjs/common';
+import { describeError } from '../consumer/error-behavior.strategy';
+import { ACK, type FailureContext, type FailureStrategy, type Settlement } from '../consumer/failure-strategy';
+import { keptProperties, type FeatureHost } from '../consumer/feature-host';
+import { attemptOf, parkingHeaders } from '../dead-letter/dead-letter-headers';
+import { WARREN_HEADERS } from '../rabbitmq.constants';
+import type { RetryPolicy } from './retry-policy';
+import { RETRY_WAIT_EXCHANGE, waitRoutingKey, type WaitQueueKind } from './wait-queues';
+
+/** The last error of a message waiting for its retry, for whoever inspects the wait queue. */
+export const LAST_ERROR_HEADER = 'warren-last-error';
+
+/**
+ * Sends a failed message to the wait queue of its delay level, from which the
+ * broker returns it to the failing handler's queue only, with the attempt
+ * count raised. The wait is on the broker, so it survives a consumer restart.
+ * When no retry is left (or the error is permanent) the next strategy —
+ * usually the dead-letter queue — takes it.
+ */
+export class DelayedRetryStrategy implements FailureStrategy {
+  private readonly logger = new Logger('Retry');
+
+  constructor(
+    private readonly host: FeatureHost,
+    private readonly policy: RetryPolicy,
+    private readonly kind: WaitQueueKind,
+    private readonly next: FailureStrategy,
+  ) {}
+
+  async onFailure(context: FailureContext): Promise<Settlement> {
+    const { queue, route, message, error } = context;
+    const attempt = attemptOf(message);
+    if (!this.policy.shouldRetry(error, attempt)) return this.next.onFailure(context);
+    const delay = this.policy.delayFor(attempt);
+    const headers = parkingHeaders(message, queue, new Date().toISOString());
+    headers[WARREN_HEADERS.attempt] = attempt + 1;
+    headers[LAST_ERROR_HEADER] = describeError(error).slice(0, 500);
+    await this.host.publishRaw(RETRY_WAIT_EXCHANGE, waitRoutingKey(this.kind, delay, queue), message.content, {
+      ...keptProperties(message.properties as unknown as Record<string, unknown>),
+      headers,
+    });
+    if (route) route.stats.retried++;
+    this.logger.debug(`${route?.descriptor.name ?? queue}: attempt ${attempt} failed (${describeError(error)}); retry in ${delay} ms`);
+    return ACK;
+  }
+}
