@@ -17,6 +17,8 @@ const alwaysQueue = uniqueName('retry.always');
 const fatalQueue = uniqueName('retry.fatal');
 const siblingQueue = uniqueName('retry.sibling');
 const levelsQueue = uniqueName('retry.levels');
+const quorumQueue = uniqueName('retry.quorum');
+const immediateQueue = uniqueName('retry.immediate');
 
 @Injectable()
 class RetryHandlers {
@@ -26,6 +28,30 @@ class RetryHandlers {
   fatal = 0;
   sibling = 0;
   readonly levels: Array<{ id: string; at: number }> = [];
+  quorumCalls = 0;
+  immediateCalls = 0;
+
+  @RabbitSubscribe({
+    exchange,
+    routingKey: 'quorum',
+    queue: quorumQueue,
+    queueOptions: { type: 'quorum' },
+    retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: 100 } },
+  })
+  onQuorum(): void {
+    if (++this.quorumCalls < 3) throw new Error('quorum transient');
+  }
+
+  @RabbitSubscribe({
+    exchange,
+    routingKey: 'immediate',
+    queue: immediateQueue,
+    retry: { maxAttempts: 2, immediateRetries: 2, backoff: { type: 'fixed', delay: 100 } },
+  })
+  onImmediate(): void {
+    this.immediateCalls++;
+    throw new Error('never works');
+  }
 
   @RabbitSubscribe({
     exchange,
@@ -86,8 +112,8 @@ describe('delayed retry with backoff', () => {
 
   beforeAll(async () => {
     admin = await BrokerAdmin.connect();
-    admin.track('queue', flakyQueue, alwaysQueue, fatalQueue, siblingQueue, levelsQueue);
-    admin.track('queue', ...[flakyQueue, alwaysQueue, fatalQueue, levelsQueue].map((q) => `${q}.dlq`));
+    admin.track('queue', flakyQueue, alwaysQueue, fatalQueue, siblingQueue, levelsQueue, quorumQueue, immediateQueue);
+    admin.track('queue', ...[flakyQueue, alwaysQueue, fatalQueue, levelsQueue, quorumQueue, immediateQueue].map((q) => `${q}.dlq`));
     admin.track('exchange', exchange);
     app = await createApp({
       imports: [RabbitMQModule.forRoot({ uri: AMQP_URL, exchanges: [{ name: exchange, type: 'topic' }] })],
@@ -150,6 +176,21 @@ describe('delayed retry with backoff', () => {
     const dead = await admin.get(`${flakyQueue}.dlq`);
     expect(dead && (dead.properties.headers as Record<string, unknown>)[DEAD_LETTER_HEADERS.errorName]).toBe('MessageDeserializationError');
     expect(handlers.flakyAt.length).toBe(before);
+  });
+
+  it('retries on quorum queues through replicated wait queues', async () => {
+    await amqp.publish(exchange, 'quorum', { q: 1 });
+    await waitFor(() => amqp.getHandlerStats()['RetryHandlers.onQuorum']?.handled === 1, 'the quorum message handled');
+    expect(handlers.quorumCalls).toBe(3);
+    expect(await admin.queueExists('warren.retry.wait.quorum.100')).toBe(true);
+  });
+
+  it('runs immediate in-process retries before each delayed one', async () => {
+    await amqp.publish(exchange, 'immediate', { i: 1 });
+    await waitFor(async () => (await admin.messageCount(`${immediateQueue}.dlq`)) === 1, 'the dead letter');
+    // 2 deliveries x (1 call + 2 immediate retries)
+    expect(handlers.immediateCalls).toBe(6);
+    expect(amqp.getHandlerStats()['RetryHandlers.onImmediate']).toMatchObject({ retried: 1, deadLettered: 1 });
   });
 
   it('does not let a long wait block a short one (one wait queue per delay level)', async () => {

@@ -1,16 +1,19 @@
-import { Logger, type INestApplicationContext, type ModuleMetadata } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { ConsoleLogger, Logger, type INestApplicationContext, type LoggerService, type ModuleMetadata } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
 
 /** Boots a Nest application context from module metadata and returns it initialised. */
-export async function createApp(metadata: ModuleMetadata, logger?: Logger): Promise<INestApplicationContext> {
+export async function createApp(metadata: ModuleMetadata, logger?: LoggerService): Promise<INestApplicationContext> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   moduleRef.useLogger(logger ?? (process.env.TEST_LOGS ? new Logger() : ['error']));
   await moduleRef.init();
   return moduleRef;
 }
 
-/** Collects log lines so tests can assert on what an operator would see. */
-export class CapturingLogger extends Logger {
+/**
+ * Collects log lines so tests can assert on what an operator would see.
+ * Extends ConsoleLogger: Nest refuses a subclass of Logger as the application logger.
+ */
+export class CapturingLogger extends ConsoleLogger {
   readonly lines: string[] = [];
   override log(message: unknown, ...rest: unknown[]): void {
     this.lines.push(`LOG ${String(message)} ${rest.join(' ')}`);
@@ -25,4 +28,26 @@ export class CapturingLogger extends Logger {
     this.lines.push(`DEBUG ${String(message)} ${rest.join(' ')}`);
   }
   override verbose(): void {}
+  override fatal(message: unknown, ...rest: unknown[]): void {
+    this.lines.push(`FATAL ${String(message)} ${rest.join(' ')}`);
+  }
+}
+
+/**
+ * Boots an application that is expected to fail start-up and returns the error.
+ * Whatever did start (connections opened before the failure) is closed again, so
+ * a failing boot leaves no sockets or timers behind.
+ */
+export async function bootExpectingFailure(metadata: ModuleMetadata, logger?: LoggerService): Promise<unknown> {
+  let moduleRef: TestingModule | undefined;
+  try {
+    moduleRef = await Test.createTestingModule(metadata).compile();
+    moduleRef.useLogger(logger ?? new CapturingLogger());
+    await moduleRef.init();
+  } catch (error) {
+    await moduleRef?.close().catch(() => undefined);
+    return error;
+  }
+  await moduleRef.close();
+  throw new Error('expected application start-up to fail, but it succeeded');
 }

@@ -1,0 +1,72 @@
+import type { ConsumeMessage, MessageProperties } from 'amqplib';
+import { WARREN_HEADERS } from '../rabbitmq.constants';
+import { attemptOf, DEAD_LETTER_HEADERS, deadLetterHeaders, readReason, trimStack } from './dead-letter-headers';
+
+function message(headers: Record<string, unknown> = {}): ConsumeMessage {
+  return {
+    content: Buffer.from('{}'),
+    fields: { deliveryTag: 1, redelivered: false, exchange: 'orders', routingKey: 'order.created', consumerTag: 'c' },
+    properties: { headers } as unknown as MessageProperties,
+  } as ConsumeMessage;
+}
+
+describe('dead-letter headers', () => {
+  it('reads the attempt, defaulting to 1', () => {
+    expect(attemptOf(message())).toBe(1);
+    expect(attemptOf(message({ [WARREN_HEADERS.attempt]: 3 }))).toBe(3);
+    expect(attemptOf(message({ [WARREN_HEADERS.attempt]: 'junk' }))).toBe(1);
+  });
+
+  it('records the reason and reads it back', () => {
+    const error = new RangeError('too big');
+    (error as RangeError & { code: string }).code = 'E_BIG';
+    const headers = deadLetterHeaders(message(), 'billing', 'Billing.charge', error, 3, '2026-01-01T00:00:00.000Z');
+    const reason = readReason({ headers } as unknown as MessageProperties);
+    expect(reason).toMatchObject({
+      errorName: 'RangeError',
+      errorMessage: 'too big',
+      errorCode: 'E_BIG',
+      handler: 'Billing.charge',
+      attempts: 3,
+      firstFailureAt: '2026-01-01T00:00:00.000Z',
+      lastFailureAt: '2026-01-01T00:00:00.000Z',
+      exchange: 'orders',
+      routingKey: 'order.created',
+      queue: 'billing',
+    });
+    expect(reason.errorStack).toContain('RangeError: too big');
+  });
+
+  it('keeps the original route and first failure across retries', () => {
+    const headers = deadLetterHeaders(
+      message({
+        [WARREN_HEADERS.originalExchange]: 'first',
+        [WARREN_HEADERS.originalRoutingKey]: 'key',
+        'warren-first-failure-at': '2020-01-01T00:00:00.000Z',
+        'x-death': [{}],
+      }),
+      'q',
+      undefined,
+      'a string',
+      2,
+    );
+    expect(headers[WARREN_HEADERS.originalExchange]).toBe('first');
+    expect(headers[DEAD_LETTER_HEADERS.firstFailureAt]).toBe('2020-01-01T00:00:00.000Z');
+    expect(headers[DEAD_LETTER_HEADERS.errorMessage]).toBe('a string');
+    expect(headers['x-death']).toBeUndefined();
+  });
+
+  it('explains broker dead letters from x-death', () => {
+    const reason = readReason({
+      headers: { 'x-death': [{ reason: 'delivery_limit', count: 4, queue: 'q', exchange: 'ex', 'routing-keys': ['rk'], time: { value: 1700000000 } }] },
+    } as unknown as MessageProperties);
+    expect(reason).toMatchObject({ errorName: 'BrokerDeadLetter', attempts: 4, queue: 'q', exchange: 'ex', routingKey: 'rk' });
+    expect(reason.errorMessage).toContain('delivery limit');
+  });
+
+  it('trims stacks', () => {
+    const stack = ['Error: x', ...Array.from({ length: 50 }, (_, i) => `    at f${i}`)].join('\n');
+    expect(trimStack(stack)?.split('\n')).toHaveLength(9);
+    expect(trimStack(undefined)).toBeUndefined();
+  });
+});
