@@ -32,7 +32,7 @@ export class ManagedChannel {
   private reopenTimer?: NodeJS.Timeout;
   private openGeneration = 0;
   private readonly setups: ChannelSetup[] = [];
-  private readyWaiters: Array<() => void> = [];
+  private readyWaiters: Array<(open: boolean) => void> = [];
   /** The error of the last failed setup, until a setup succeeds again. */
   setupError?: Error;
 
@@ -68,13 +68,13 @@ export class ManagedChannel {
     if (index >= 0) this.setups.splice(index, 1);
   }
 
-  /** Resolves when the channel is open and set up, or after `timeoutMs` (false then). */
+  /** Resolves true when the channel is open and set up; false when its setup failed or `timeoutMs` passed. */
   waitUntilOpen(timeoutMs: number): Promise<boolean> {
     if (this.current) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const waiter = (): void => {
+      const waiter = (open: boolean): void => {
         clearTimeout(timer);
-        resolve(true);
+        resolve(open);
       };
       const timer = setTimeout(() => {
         this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
@@ -113,14 +113,19 @@ export class ManagedChannel {
       // A failed declare usually closed the channel already; do not spin on it.
       this.reopenAttempt = REOPEN_DELAYS_MS.length;
       await channel.close().catch(() => undefined);
+      this.notifyWaiters(false);
       return;
     }
     this.current = channel;
     this.reopenAttempt = 0;
     this.options.onReady?.(channel);
+    this.notifyWaiters(true);
+  }
+
+  private notifyWaiters(open: boolean): void {
     const waiters = this.readyWaiters;
     this.readyWaiters = [];
-    for (const waiter of waiters) waiter();
+    for (const waiter of waiters) waiter(open);
   }
 
   /** The connection dropped: forget the channel; the next connect reopens it. */
