@@ -1,7 +1,7 @@
 import type { AmqpConnection } from './connection/amqp-connection';
 import { DeadLetterEnhancer } from './dead-letter/dead-letter.enhancer';
-import { DedupEnhancer } from './dedup/dedup.enhancer';
-import { RetryEnhancer } from './retry/retry.enhancer';
+import { DedupEnhancer } from './reliability/dedup.enhancer';
+import { RetryEnhancer } from './reliability/retry.enhancer';
 
 /**
  * Installs the per-handler features on a connection. Order matters: the

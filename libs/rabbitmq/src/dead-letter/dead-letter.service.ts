@@ -3,7 +3,7 @@ import type { GetMessage } from 'amqplib';
 import { keptProperties } from '../consumer/feature-host';
 import { AmqpConnectionRegistry } from '../connection/amqp-connection.registry';
 import { WARREN_HEADERS } from '../rabbitmq.constants';
-import { LAST_ERROR_HEADER } from '../retry/delayed-retry.strategy';
+import { LAST_ERROR_HEADER } from '../reliability/delayed-retry.strategy';
 import { DEAD_LETTER_HEADERS, FIRST_FAILURE_HEADER, readReason, type DeadLetterReason } from './dead-letter-headers';
 
 /** A message in a dead-letter queue, with why it is there. */

@@ -2,11 +2,11 @@ import type { RouteEnhancement, RouteEnhancer } from '../consumer/consumer-regis
 import type { FeatureHost } from '../consumer/feature-host';
 import type { HandlerDescriptor } from '../consumer/handler-descriptor';
 import type { HandlerRoute } from '../consumer/handler-route';
-import type { DedupOptions, DedupStore } from './dedup-store.interface';
-import { MemoryDedupStore } from './memory-dedup.store';
-import { resolveDedupOptions } from './resolve-dedup-options';
+import type { DedupOptions, DedupStore } from '../dedup/dedup-store.interface';
+import { MemoryDedupStore } from '../dedup/memory-dedup.store';
+import { resolveDedupOptions } from '../dedup/resolve-dedup-options';
 import { StoreDedupGuard } from './store-dedup.guard';
-import { validateDedupOptions } from './validate-dedup-options';
+import { validateDedupOptions } from '../dedup/validate-dedup-options';
 
 /** `dedup: { key, ttl, lease, store }` on a handler: idempotent consumption. The in-memory store is shared per connection. */
 export class DedupEnhancer implements RouteEnhancer {

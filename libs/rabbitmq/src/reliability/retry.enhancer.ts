@@ -5,10 +5,10 @@ import type { HandlerDescriptor } from '../consumer/handler-descriptor';
 import type { HandlerRoute } from '../consumer/handler-route';
 import type { QueueOptions } from '../options/rabbitmq-options.interface';
 import { DelayedRetryStrategy } from './delayed-retry.strategy';
-import type { RetryOptions } from './retry-options.interface';
-import { RetryPolicy } from './retry-policy';
-import { resolveRetryOptions } from './resolve-retry-options';
-import { validateRetryOptions } from './validate-retry-options';
+import type { RetryOptions } from '../retry/retry-options.interface';
+import { RetryPolicy } from '../retry/retry-policy';
+import { resolveRetryOptions } from '../retry/resolve-retry-options';
+import { validateRetryOptions } from '../retry/validate-retry-options';
 import { declareWaitTopology } from './wait-queues';
 
 /** `retry: { maxAttempts, backoff, retryOn, retryable, immediateRetries }` on a handler, or the module's `defaultRetry`. */

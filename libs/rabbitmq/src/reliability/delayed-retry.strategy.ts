@@ -4,7 +4,7 @@ import { ACK, type FailureContext, type FailureStrategy, type Settlement } from 
 import { keptProperties, type FeatureHost } from '../consumer/feature-host';
 import { attemptOf, parkingHeaders } from '../dead-letter/dead-letter-headers';
 import { WARREN_HEADERS } from '../rabbitmq.constants';
-import type { RetryPolicy } from './retry-policy';
+import type { RetryPolicy } from '../retry/retry-policy';
 import { RETRY_WAIT_EXCHANGE, waitRoutingKey, type WaitQueueKind } from './wait-queues';
 
 /** The last error of a message waiting for its retry, for whoever inspects the wait queue. */

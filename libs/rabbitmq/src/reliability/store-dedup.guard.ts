@@ -4,8 +4,8 @@ import type { DedupDecision, DedupGuard, DedupTicket } from '../consumer/dedup-g
 import { ACK, REQUEUE } from '../consumer/failure-strategy';
 import type { HandlerStats } from '../consumer/handler-stats';
 import { WARREN_HEADERS } from '../rabbitmq.constants';
-import type { DedupStore } from './dedup-store.interface';
-import type { ResolvedDedupOptions } from './resolve-dedup-options';
+import type { DedupStore } from '../dedup/dedup-store.interface';
+import type { ResolvedDedupOptions } from '../dedup/resolve-dedup-options';
 
 const RUN_UNGUARDED: DedupDecision = { run: true, ticket: undefined };
 /** How long a message waits before going back to its queue when the store is down or another consumer holds its key. */
