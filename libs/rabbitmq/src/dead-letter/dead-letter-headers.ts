@@ -69,6 +69,14 @@ export function parkingHeaders(message: ConsumeMessage, queue: string, now: stri
   return headers;
 }
 
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
 /** Builds the dead-letter headers for a failed delivery. */
 export function deadLetterHeaders(
   message: ConsumeMessage,
@@ -80,9 +88,13 @@ export function deadLetterHeaders(
 ): Record<string, unknown> {
   const headers = parkingHeaders(message, queue, now);
   const e = error instanceof Error ? (error as Error & { code?: unknown }) : undefined;
-  headers[DEAD_LETTER_HEADERS.errorName] = e?.name ?? 'Error';
-  headers[DEAD_LETTER_HEADERS.errorMessage] = (e?.message ?? String(error)).slice(0, MAX_TEXT);
-  if (e?.code !== undefined) headers[DEAD_LETTER_HEADERS.errorCode] = String(e.code);
+  // Thrown non-Errors (e.g. the plain objects of Nest's RPC exception filters) keep their name, message and code if they have them.
+  const plain = !e && error !== null && typeof error === 'object' ? (error as { name?: unknown; message?: unknown; code?: unknown }) : undefined;
+  headers[DEAD_LETTER_HEADERS.errorName] = e?.name ?? (typeof plain?.name === 'string' ? plain.name : 'Error');
+  const text = e?.message ?? (typeof plain?.message === 'string' ? plain.message : plain ? safeJson(plain) : String(error));
+  headers[DEAD_LETTER_HEADERS.errorMessage] = text.slice(0, MAX_TEXT);
+  const code = e?.code ?? plain?.code;
+  if (code !== undefined) headers[DEAD_LETTER_HEADERS.errorCode] = String(code);
   const stack = trimStack(e?.stack);
   if (stack) headers[DEAD_LETTER_HEADERS.errorStack] = stack;
   if (handler) headers[DEAD_LETTER_HEADERS.handler] = handler;

@@ -1,0 +1,33 @@
+import type { QueueOptions, RabbitMQModuleOptions } from '../options/rabbitmq-options.interface';
+import type { RetryOptions } from '../retry/retry-options.interface';
+import type { DedupOptions } from '../dedup/dedup-store.interface';
+import type { DeadLetterOptions } from '../dead-letter/dead-letter-options.interface';
+
+/** The exchange patterns travel through unless `exchange` names another. */
+export const DEFAULT_TRANSPORT_EXCHANGE = 'warren.microservices';
+
+/** Options shared by WarrenServer and WarrenClient. */
+export interface WarrenTransportOptions extends Omit<RabbitMQModuleOptions, 'name'> {
+  /** Topic exchange patterns are published to (the pattern is the routing key). @default 'warren.microservices' */
+  exchange?: string;
+}
+
+/** WarrenServer options: a connection plus where and how handlers consume. */
+export interface WarrenServerOptions extends WarrenTransportOptions {
+  /** The queue of every `@MessagePattern` handler (dispatched by pattern). @default '<exchange>.requests' */
+  queue?: string;
+  /** Options of the request queue and of event queues. @default durable */
+  queueOptions?: QueueOptions;
+  /** Event queues are named `<eventQueuePrefix>.<pattern>` unless a handler's extras name one. @default '<exchange>.events' */
+  eventQueuePrefix?: string;
+}
+
+/** Per-handler settings, given as extras: `@EventPattern('order.created', { queue, retry, deadLetter, dedup, prefetch })`. */
+export interface WarrenPatternExtras {
+  queue?: string;
+  queueOptions?: QueueOptions;
+  prefetch?: number;
+  retry?: RetryOptions | false;
+  deadLetter?: DeadLetterOptions | boolean;
+  dedup?: DedupOptions | false;
+}

@@ -1,0 +1,131 @@
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import type { ConsumeMessage } from 'amqplib';
+import { lastValueFrom, isObservable } from 'rxjs';
+import { AmqpConnection } from '../connection/amqp-connection';
+import type { HandlerDescriptor } from '../consumer/handler-descriptor';
+import { installFeatures } from '../features';
+import { resolveOptions } from '../options/resolve-options';
+import { DEFAULT_TRANSPORT_EXCHANGE, type WarrenPatternExtras, type WarrenServerOptions } from './warren-transport.options';
+import { WarrenRmqContext } from './warren-rmq.context';
+import { NoHandlerError } from '../errors/no-handler.error';
+
+/**
+ * A Nest microservices transport on Warren: `@MessagePattern` / `@EventPattern`
+ * handlers get confirmed replies, delayed retry, dead-letter queues and dedup.
+ *
+ * @example
+ * ```ts
+ * app.connectMicroservice({ strategy: new WarrenServer({ uri: process.env.AMQP_URL, defaultRetry: { maxAttempts: 5 } }) });
+ * ```
+ * Patterns are routing keys on a topic exchange: every `@MessagePattern` shares
+ * the request queue (dispatched by pattern); each `@EventPattern` gets its own
+ * queue. A request whose pattern no handler takes is answered with an error
+ * (and dead-lettered); an event no handler takes is dead-lettered — never
+ * dropped or left unacked.
+ */
+export class WarrenServer extends Server implements CustomTransportStrategy {
+  private connection?: AmqpConnection;
+  private readonly exchange: string;
+
+  constructor(private readonly options: WarrenServerOptions) {
+    super();
+    this.exchange = options.exchange ?? DEFAULT_TRANSPORT_EXCHANGE;
+  }
+
+  async listen(callback: (error?: unknown) => void): Promise<void> {
+    try {
+      await this.start();
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    if (!connection) return;
+    await connection.stopConsumers();
+    await connection.close();
+  }
+
+  /** The Warren connection behind the transport. */
+  unwrap<T>(): T {
+    if (!this.connection) throw new Error('WarrenServer is not listening yet');
+    return this.connection as T;
+  }
+
+  on(): void {
+    throw new Error('WarrenServer has no transport events; subscribe to unwrap<AmqpConnection>().status$ instead');
+  }
+
+  private async start(): Promise<void> {
+    const exchanges = [{ name: this.exchange, type: 'topic' as const }, ...(this.options.exchanges ?? [])];
+    const connection = new AmqpConnection(resolveOptions({ ...this.options, name: 'microservices', exchanges }));
+    installFeatures(connection);
+    this.connection = connection;
+    await connection.init();
+    const requestQueue = this.options.queue ?? `${this.exchange}.requests`;
+    const eventPrefix = this.options.eventQueuePrefix ?? `${this.exchange}.events`;
+    const descriptors: HandlerDescriptor[] = [];
+    const requestPatterns: string[] = [];
+    const eventPatterns: string[] = [];
+    for (const [pattern, handler] of this.messageHandlers) {
+      const extras = (handler.extras ?? {}) as WarrenPatternExtras;
+      if (handler.isEventHandler) {
+        eventPatterns.push(pattern);
+        descriptors.push(this.describe(pattern, handler, 'subscribe', extras.queue ?? `${eventPrefix}.${pattern}`, extras));
+      } else {
+        requestPatterns.push(pattern);
+        descriptors.push(this.describe(pattern, handler, 'rpc', requestQueue, extras));
+      }
+    }
+    // The request queue also takes every other key, so a request for an unknown pattern gets an answer instead of a return;
+    // an event whose pattern another queue serves is acked here without running anything.
+    descriptors.push(this.unknownPatternSink(requestQueue, eventPatterns));
+    this.logger.log(`WarrenServer listening on exchange '${this.exchange}': ${requestPatterns.length} request and ${eventPatterns.length} event pattern(s)`);
+    await connection.registerHandlers(descriptors);
+  }
+
+  private describe(pattern: string, handler: MessageHandler, kind: 'rpc' | 'subscribe', queue: string, extras: WarrenPatternExtras): HandlerDescriptor {
+    return {
+      name: pattern,
+      kind,
+      config: {
+        exchange: this.exchange,
+        routingKey: pattern,
+        queue,
+        queueOptions: extras.queueOptions ?? this.options.queueOptions,
+        prefetch: extras.prefetch,
+        retry: kind === 'rpc' ? false : extras.retry,
+        deadLetter: extras.deadLetter,
+        dedup: extras.dedup,
+      },
+      invoke: async (payload, message, headers) => {
+        const context = new WarrenRmqContext([message, headers, pattern]);
+        const result = await handler(payload, context);
+        return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
+      },
+    };
+  }
+
+  private unknownPatternSink(queue: string, eventPatterns: string[]): HandlerDescriptor {
+    const served = eventPatterns.map((p) => this.matcher(p));
+    return {
+      name: `${queue}#unknown-pattern`,
+      kind: 'rpc',
+      config: { exchange: this.exchange, routingKey: '#', queue, retry: false, deadLetter: true },
+      invoke: async (_payload, message: ConsumeMessage) => {
+        const key = message.fields.routingKey;
+        if (served.some((match) => match(key))) return undefined;
+        throw new NoHandlerError(queue, key);
+      },
+    };
+  }
+
+  private matcher(pattern: string): (key: string) => boolean {
+    const words = pattern.split('.');
+    const regex = new RegExp(`^${words.map((w) => (w === '#' ? '.*' : w === '*' ? '[^.]+' : w.replace(/[|\\{}()[\]^$+?.]/g, '\\$&'))).join('\\.')}$`);
+    return (key) => regex.test(key);
+  }
+}
