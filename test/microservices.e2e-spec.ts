@@ -1,7 +1,8 @@
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
-import { AmqpConnection, DeadLetterService, DEAD_LETTER_HEADERS, RabbitMQModule, RpcRemoteError } from '@warren/rabbitmq';
+import { Injectable } from '@nestjs/common';
+import { AmqpConnection, DeadLetterService, DEAD_LETTER_HEADERS, RabbitMQModule, RabbitRPC, RabbitSubscribe, RpcRemoteError } from '@warren/rabbitmq';
 import { WarrenClient, WarrenRmqContext, WarrenServer } from '@warren/rabbitmq/microservices';
 import { firstValueFrom, from, lastValueFrom, of, timer, map } from 'rxjs';
 import { createApp } from './support/app';
@@ -89,7 +90,7 @@ describe('Warren as a Nest microservices transport', () => {
 
   beforeAll(async () => {
     admin = await BrokerAdmin.connect();
-    admin.track('exchange', exchange);
+    admin.track('exchange', exchange, `${exchange}.unrouted`);
     server = await NestFactory.createMicroservice(ServerModule, {
       strategy: new WarrenServer({ uri: AMQP_URL, exchange, connectionName: serverConnectionName }),
       logger: ['error'],
@@ -102,7 +103,7 @@ describe('Warren as a Nest microservices transport', () => {
   afterAll(async () => {
     await client?.close();
     await server?.close();
-    const queues = [requests, `${requests}.dlq`, `${events}.order.created`, `${events}.audit`, `${events}.job.flaky`, `${events}.job.flaky.dlq`, `${events}.payment.taken`, `${events}.stream.item`];
+    const queues = [requests, `${exchange}.unrouted`, `${exchange}.unrouted.dlq`, `${events}.order.created`, `${events}.audit`, `${events}.job.flaky`, `${events}.job.flaky.dlq`, `${events}.payment.taken`, `${events}.stream.item`];
     admin.track('queue', ...queues);
     await admin?.close();
   });
@@ -152,8 +153,8 @@ describe('Warren as a Nest microservices transport', () => {
 
   it('dead-letters an event whose pattern no handler takes', async () => {
     await lastValueFrom(client.emit('nobody.listens', { x: 1 }), { defaultValue: undefined });
-    await waitFor(async () => (await admin.messageCount(`${requests}.dlq`)) === 1, 'the unknown event dead-lettered');
-    const dead = await admin.get(`${requests}.dlq`);
+    await waitFor(async () => (await admin.messageCount(`${exchange}.unrouted.dlq`)) === 1, 'the unknown event dead-lettered');
+    const dead = await admin.get(`${exchange}.unrouted.dlq`);
     expect(dead && (dead.properties.headers as Record<string, unknown>)[DEAD_LETTER_HEADERS.errorName]).toBe('NoHandlerError');
   });
 
@@ -173,11 +174,30 @@ describe('Warren as a Nest microservices transport', () => {
     await waitFor(() => new Set(state.stream).size === total, 'every event handled', 30_000);
   }, 45_000);
 
-  it('interoperates with the plain module: request() reaches a @MessagePattern handler', async () => {
-    const app = await createApp({ imports: [RabbitMQModule.forRoot({ uri: AMQP_URL })] });
+  it('interoperates with the plain module both ways (same wire format: pattern = routing key, body = data)', async () => {
+    const plainQueue = uniqueName('ms.plain');
+    const eventQueue = uniqueName('ms.plain-events');
+    admin.track('queue', plainQueue, eventQueue);
+    const seen: unknown[] = [];
+    @Injectable()
+    class Plain {
+      @RabbitRPC({ exchange, routingKey: 'plain.double', queue: plainQueue })
+      double(n: number): number {
+        return n * 2;
+      }
+
+      @RabbitSubscribe({ exchange, routingKey: 'plain.event', queue: eventQueue })
+      onEvent(data: unknown): void {
+        seen.push(data);
+      }
+    }
+    const app = await createApp({ imports: [RabbitMQModule.forRoot({ uri: AMQP_URL })], providers: [Plain] });
     try {
       const amqp = app.get(AmqpConnection);
       await expect(amqp.request({ exchange, routingKey: 'math.sum', payload: [2, 2] })).resolves.toBe(4);
+      await expect(firstValueFrom(client.send('plain.double', 21))).resolves.toBe(42);
+      await lastValueFrom(client.emit('plain.event', { e: 1 }), { defaultValue: undefined });
+      await waitFor(() => seen.length === 1, 'the plain subscriber');
       expect(app.get(DeadLetterService)).toBeDefined();
     } finally {
       await app.close();

@@ -1,10 +1,28 @@
-import type { QueueOptions, RabbitMQModuleOptions } from '../options/rabbitmq-options.interface';
+import type { ExchangeConfig, QueueOptions, RabbitMQModuleOptions } from '../options/rabbitmq-options.interface';
 import type { RetryOptions } from '../retry/retry-options.interface';
 import type { DedupOptions } from '../dedup/dedup-store.interface';
 import type { DeadLetterOptions } from '../dead-letter/dead-letter-options.interface';
 
 /** The exchange patterns travel through unless `exchange` names another. */
 export const DEFAULT_TRANSPORT_EXCHANGE = 'warren.microservices';
+
+/**
+ * The transport's exchanges: a topic exchange for patterns whose alternate
+ * exchange collects what no queue is bound for, so a request or event with an
+ * unknown pattern reaches the server's unrouted queue (and gets an error reply
+ * or a dead letter) instead of vanishing. Server and client declare them alike.
+ */
+export function transportExchanges(exchange: string): ExchangeConfig[] {
+  return [
+    { name: unroutedName(exchange), type: 'fanout', options: { durable: true } },
+    { name: exchange, type: 'topic', options: { durable: true, alternateExchange: unroutedName(exchange) } },
+  ];
+}
+
+/** The alternate exchange and queue of unknown patterns. */
+export function unroutedName(exchange: string): string {
+  return `${exchange}.unrouted`;
+}
 
 /** Options shared by WarrenServer and WarrenClient. */
 export interface WarrenTransportOptions extends Omit<RabbitMQModuleOptions, 'name'> {

@@ -2,7 +2,7 @@ import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microser
 import { AmqpConnection } from '../connection/amqp-connection';
 import { RpcRemoteError } from '../errors/rpc-remote.error';
 import { resolveOptions } from '../options/resolve-options';
-import { DEFAULT_TRANSPORT_EXCHANGE, type WarrenTransportOptions } from './warren-transport.options';
+import { DEFAULT_TRANSPORT_EXCHANGE, transportExchanges, type WarrenTransportOptions } from './warren-transport.options';
 
 /** WarrenClient options: a connection, the exchange, and the request timeout. */
 export interface WarrenClientOptions extends WarrenTransportOptions {
@@ -37,7 +37,7 @@ export class WarrenClient extends ClientProxy {
         resolveOptions({
           ...this.options,
           name: 'microservices-client',
-          exchanges: [{ name: this.exchange, type: 'topic' }, ...(this.options.exchanges ?? [])],
+          exchanges: [...transportExchanges(this.exchange), ...(this.options.exchanges ?? [])],
         }),
       );
       try {

@@ -5,7 +5,7 @@ import { AmqpConnection } from '../connection/amqp-connection';
 import type { HandlerDescriptor } from '../consumer/handler-descriptor';
 import { installFeatures } from '../features';
 import { resolveOptions } from '../options/resolve-options';
-import { DEFAULT_TRANSPORT_EXCHANGE, type WarrenPatternExtras, type WarrenServerOptions } from './warren-transport.options';
+import { DEFAULT_TRANSPORT_EXCHANGE, transportExchanges, unroutedName, type WarrenPatternExtras, type WarrenServerOptions } from './warren-transport.options';
 import { WarrenRmqContext } from './warren-rmq.context';
 import { NoHandlerError } from '../errors/no-handler.error';
 
@@ -19,9 +19,9 @@ import { NoHandlerError } from '../errors/no-handler.error';
  * ```
  * Patterns are routing keys on a topic exchange: every `@MessagePattern` shares
  * the request queue (dispatched by pattern); each `@EventPattern` gets its own
- * queue. A request whose pattern no handler takes is answered with an error
- * (and dead-lettered); an event no handler takes is dead-lettered — never
- * dropped or left unacked.
+ * queue. A request whose pattern no queue on the exchange is bound for is
+ * answered with an error; such an event is dead-lettered with the reason —
+ * never dropped or left unacked (the exchange's alternate exchange catches them).
  */
 export class WarrenServer extends Server implements CustomTransportStrategy {
   private connection?: AmqpConnection;
@@ -60,7 +60,7 @@ export class WarrenServer extends Server implements CustomTransportStrategy {
   }
 
   private async start(): Promise<void> {
-    const exchanges = [{ name: this.exchange, type: 'topic' as const }, ...(this.options.exchanges ?? [])];
+    const exchanges = [...transportExchanges(this.exchange), ...(this.options.exchanges ?? [])];
     const connection = new AmqpConnection(resolveOptions({ ...this.options, name: 'microservices', exchanges }));
     installFeatures(connection);
     this.connection = connection;
@@ -80,9 +80,7 @@ export class WarrenServer extends Server implements CustomTransportStrategy {
         descriptors.push(this.describe(pattern, handler, 'rpc', requestQueue, extras));
       }
     }
-    // The request queue also takes every other key, so a request for an unknown pattern gets an answer instead of a return;
-    // an event whose pattern another queue serves is acked here without running anything.
-    descriptors.push(this.unknownPatternSink(requestQueue, eventPatterns));
+    descriptors.push(this.unknownPatternSink());
     this.logger.log(`WarrenServer listening on exchange '${this.exchange}': ${requestPatterns.length} request and ${eventPatterns.length} event pattern(s)`);
     await connection.registerHandlers(descriptors);
   }
@@ -109,23 +107,16 @@ export class WarrenServer extends Server implements CustomTransportStrategy {
     };
   }
 
-  private unknownPatternSink(queue: string, eventPatterns: string[]): HandlerDescriptor {
-    const served = eventPatterns.map((p) => this.matcher(p));
+  /** Takes what no queue on the exchange is bound for: requests get an error reply, events a dead letter with the reason. */
+  private unknownPatternSink(): HandlerDescriptor {
+    const queue = unroutedName(this.exchange);
     return {
-      name: `${queue}#unknown-pattern`,
+      name: `${this.exchange}#unknown-pattern`,
       kind: 'rpc',
-      config: { exchange: this.exchange, routingKey: '#', queue, retry: false, deadLetter: true },
+      config: { exchange: unroutedName(this.exchange), routingKey: '', queue, retry: false, deadLetter: true },
       invoke: async (_payload, message: ConsumeMessage) => {
-        const key = message.fields.routingKey;
-        if (served.some((match) => match(key))) return undefined;
-        throw new NoHandlerError(queue, key);
+        throw new NoHandlerError(queue, message.fields.routingKey);
       },
     };
-  }
-
-  private matcher(pattern: string): (key: string) => boolean {
-    const words = pattern.split('.');
-    const regex = new RegExp(`^${words.map((w) => (w === '#' ? '.*' : w === '*' ? '[^.]+' : w.replace(/[|\\{}()[\]^$+?.]/g, '\\$&'))).join('\\.')}$`);
-    return (key) => regex.test(key);
   }
 }
