@@ -77,3 +77,13 @@ export type { DedupClaim, DedupMessage, DedupOptions, DedupStore } from './dedup
 
 // Handler statistics
 export type { HandlerStats } from './consumer/handler-stats';
+
+// Telemetry hooks (Prometheus: @warren/rabbitmq/prometheus; OpenTelemetry: @warren/rabbitmq/opentelemetry)
+export type {
+  CallOutcome,
+  ConsumeInfo,
+  ConsumeOutcome,
+  PublishInfo,
+  RequestInfo,
+  WarrenTelemetry,
+} from './observability/telemetry.interface';

@@ -11,6 +11,7 @@ import { Publisher } from '../publisher/publisher';
 import type { Serializer } from '../publisher/serializer';
 import { RpcClient } from '../rpc/rpc-client';
 import { TopologyDeclarer } from '../topology/topology-declarer';
+import { outcomeOf, TelemetryHub } from '../observability/telemetry-hub';
 import { ConnectionHost } from './connection-host';
 import type { ConnectionStatus } from './connection-status';
 import type { ManagedChannel } from './managed-channel';
@@ -64,6 +65,7 @@ export class AmqpConnection {
   private readonly consumers: ConsumerRegistry;
   private readonly enhancers: RouteEnhancer[] = [];
   private readonly setupErrors: Error[] = [];
+  private readonly telemetry: TelemetryHub | undefined;
 
   constructor(readonly options: ResolvedOptions) {
     this.logger = new Logger(`RabbitMQ:${options.name}`);
@@ -71,7 +73,10 @@ export class AmqpConnection {
     void this.host.topologyChannel.addSetup(() => this.declareModuleTopology());
     this.publisher = new Publisher(this.host, options.name);
     this.rpc = new RpcClient(this.host, options.name, options.serializer);
-    this.consumers = new ConsumerRegistry(this.host, options, this.topology, this.enhancers);
+    this.telemetry = TelemetryHub.create(options.telemetry);
+    this.consumers = new ConsumerRegistry(this.host, options, this.topology, this.enhancers, this.telemetry);
+    const telemetry = this.telemetry;
+    if (telemetry) this.host.status$.subscribe((status) => telemetry.connectionStatus(options.name, status));
   }
 
   /** The connection's name ('default' unless named). */
@@ -95,6 +100,11 @@ export class AmqpConnection {
   /** The raw amqplib connection while connected (escape hatch). */
   get connection(): ChannelModel | undefined {
     return this.host.connection;
+  }
+
+  /** Channels open and in all: fewer open than in all means a consumer or the publisher is (re)connecting or failed. */
+  get channels(): { open: number; total: number } {
+    return this.host.channelCounts();
   }
 
   /** Errors of declarations that failed (conflicting queue arguments, missing permissions), newest last. */
@@ -140,7 +150,12 @@ export class AmqpConnection {
         else (properties as Record<string, unknown>)[key] = value;
       }
     }
-    return this.publisher.publish(exchange, routingKey, content, properties, timeout);
+    if (this.telemetry === undefined) return this.publisher.publish(exchange, routingKey, content, properties, timeout);
+    properties.headers = { ...properties.headers };
+    const finish = this.telemetry.publish({ connection: this.name, exchange, routingKey, messageId: properties.messageId }, properties.headers);
+    const pending = this.publisher.publish(exchange, routingKey, content, properties, timeout);
+    if (finish) pending.then(() => finish('ok'), (error: unknown) => finish(outcomeOf(error)));
+    return pending;
   }
 
   /** Publishes many messages pipelined; resolves when all are settled, with the failures listed. */
@@ -174,7 +189,18 @@ export class AmqpConnection {
       timestamp: Date.now(),
       appId: this.options.appId,
     };
-    return (await this.rpc.request({ exchange: request.exchange, routingKey: request.routingKey, content, options, timeoutMs: timeout })) as TResponse;
+    const call = { exchange: request.exchange, routingKey: request.routingKey, content, options, timeoutMs: timeout };
+    if (this.telemetry === undefined) return (await this.rpc.request(call)) as TResponse;
+    options.headers = { ...options.headers };
+    const finish = this.telemetry.request({ connection: this.name, exchange: request.exchange, routingKey: request.routingKey }, options.headers);
+    try {
+      const reply = (await this.rpc.request(call)) as TResponse;
+      finish?.('ok');
+      return reply;
+    } catch (error) {
+      finish?.(outcomeOf(error));
+      throw error;
+    }
   }
 
   /** Counters per handler (handled, failed, retried, deadLettered, duplicates) since start, in this process. */

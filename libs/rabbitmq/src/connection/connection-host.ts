@@ -58,6 +58,12 @@ export class ConnectionHost {
     return channel;
   }
 
+  /** Channels open and in all (the topology channel included). */
+  channelCounts(): { open: number; total: number } {
+    const all = [this.topology, ...this.channels];
+    return { open: all.filter((c) => c.isOpen).length, total: all.length };
+  }
+
   async removeChannel(channel: ManagedChannel): Promise<void> {
     const index = this.channels.indexOf(channel);
     if (index >= 0) this.channels.splice(index, 1);

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ErrorBehavior } from '../options/rabbitmq-options.interface';
-import { ACK, REJECT, REQUEUE, type FailureContext, type FailureStrategy, type Settlement } from './failure-strategy';
+import { DROP, REJECT, REQUEUE, type FailureContext, type FailureStrategy, type Settlement } from './failure-strategy';
 
 /** Errors that fail the same way on every delivery: never requeue them. */
 const PERMANENT_CODES = new Set(['MESSAGE_DESERIALIZATION', 'NO_HANDLER', 'MESSAGE_TOO_LARGE', 'NON_RETRYABLE']);
@@ -27,7 +27,7 @@ export class ErrorBehaviorStrategy implements FailureStrategy {
     const behavior: ErrorBehavior = permanent && this.behavior === 'requeue' ? 'dead-letter' : this.behavior;
     const outcome = behavior === 'ack' ? 'dropped (ack)' : behavior === 'requeue' ? 'requeued' : 'rejected (dead-lettered if the queue has a dead-letter exchange)';
     this.logger.warn(`${where}: message ${outcome}: ${describeError(error)}`);
-    return behavior === 'ack' ? ACK : behavior === 'requeue' ? REQUEUE : REJECT;
+    return behavior === 'ack' ? DROP : behavior === 'requeue' ? REQUEUE : REJECT;
   }
 }
 

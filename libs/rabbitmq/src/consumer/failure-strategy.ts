@@ -1,12 +1,18 @@
 import type { ConsumeMessage } from 'amqplib';
 import type { HandlerRoute } from './handler-route';
 
-/** How the dispatcher settles a message. */
-export type Settlement = { action: 'ack' } | { action: 'nack'; requeue: boolean };
+import type { ConsumeOutcome } from '../observability/telemetry.interface';
 
-export const ACK: Settlement = { action: 'ack' };
-export const REJECT: Settlement = { action: 'nack', requeue: false };
-export const REQUEUE: Settlement = { action: 'nack', requeue: true };
+/** How the dispatcher settles a message, and what to call the outcome. */
+export type Settlement = { action: 'ack'; outcome: ConsumeOutcome } | { action: 'nack'; requeue: boolean; outcome: ConsumeOutcome };
+
+export const ACK: Settlement = { action: 'ack', outcome: 'acked' };
+export const REJECT: Settlement = { action: 'nack', requeue: false, outcome: 'rejected' };
+export const REQUEUE: Settlement = { action: 'nack', requeue: true, outcome: 'requeued' };
+export const DROP: Settlement = { action: 'ack', outcome: 'dropped' };
+export const RETRIED: Settlement = { action: 'ack', outcome: 'retried' };
+export const DEAD_LETTERED: Settlement = { action: 'ack', outcome: 'dead-lettered' };
+export const DUPLICATE: Settlement = { action: 'ack', outcome: 'duplicate' };
 
 /** What went wrong with one delivery. */
 export interface FailureContext {

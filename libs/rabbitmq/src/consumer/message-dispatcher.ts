@@ -1,15 +1,18 @@
 import { Logger } from '@nestjs/common';
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { attemptOf } from '../dead-letter/dead-letter-headers';
 import { MessageDeserializationError } from '../errors/message-deserialization.error';
 import { MessageTooLargeError } from '../errors/message-too-large.error';
 import { NoHandlerError } from '../errors/no-handler.error';
+import type { TelemetryHub } from '../observability/telemetry-hub';
+import type { ConsumeOutcome } from '../observability/telemetry.interface';
 import { WARREN_HEADERS } from '../rabbitmq.constants';
+import { encodeRemoteError } from '../rpc/remote-error-codec';
 import type { DedupTicket } from './dedup-guard';
+import { isPermanentFailure } from './error-behavior.strategy';
 import { ACK, REQUEUE, type FailureStrategy, type Settlement } from './failure-strategy';
 import type { HandlerRoute } from './handler-route';
 import { Nack } from './nack';
-import { isPermanentFailure } from './error-behavior.strategy';
-import { encodeRemoteError } from '../rpc/remote-error-codec';
 
 /** What the dispatcher needs from the consumer a message came from. */
 export interface DispatchSource {
@@ -20,6 +23,7 @@ export interface DispatchSource {
 }
 
 const EMPTY_HEADERS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+const REPLIED_ERROR: Settlement = { action: 'ack', outcome: 'replied-error' };
 
 /**
  * The one place that acks and nacks. Every delivery goes: size check →
@@ -31,12 +35,38 @@ const EMPTY_HEADERS: Record<string, unknown> = Object.freeze({}) as Record<strin
 export class MessageDispatcher {
   private readonly logger = new Logger(MessageDispatcher.name);
 
-  constructor(private readonly maxMessageSize: number) {}
+  constructor(
+    private readonly maxMessageSize: number,
+    private readonly connectionName: string,
+    private readonly telemetry: TelemetryHub | undefined,
+  ) {}
 
-  async dispatch(source: DispatchSource, channel: Channel, message: ConsumeMessage): Promise<void> {
+  dispatch(source: DispatchSource, channel: Channel, message: ConsumeMessage): Promise<ConsumeOutcome> {
     const headers = (message.properties.headers as Record<string, unknown> | undefined) ?? EMPTY_HEADERS;
     const routingKey = (headers[WARREN_HEADERS.originalRoutingKey] as string | undefined) ?? message.fields.routingKey;
     const route = source.route(routingKey);
+    if (this.telemetry === undefined) return this.process(source, route, routingKey, headers, channel, message);
+    const info = {
+      connection: this.connectionName,
+      queue: source.queue,
+      handler: route?.descriptor.name,
+      exchange: (headers[WARREN_HEADERS.originalExchange] as string | undefined) ?? message.fields.exchange,
+      routingKey,
+      messageId: message.properties.messageId as string | undefined,
+      headers,
+      attempt: attemptOf(message),
+    };
+    return this.telemetry.consume(info, () => this.process(source, route, routingKey, headers, channel, message));
+  }
+
+  private async process(
+    source: DispatchSource,
+    route: HandlerRoute | undefined,
+    routingKey: string,
+    headers: Record<string, unknown>,
+    channel: Channel,
+    message: ConsumeMessage,
+  ): Promise<ConsumeOutcome> {
     if (route === undefined) {
       return this.fail(source, undefined, channel, message, new NoHandlerError(source.queue, routingKey), source.fallbackFailure);
     }
@@ -68,8 +98,9 @@ export class MessageDispatcher {
     } catch (error) {
       if (ticket !== undefined) await this.release(route, ticket);
       if (route.descriptor.kind === 'rpc' && message.properties.replyTo) {
+        route.stats.failed++;
         this.reply(channel, message, route, encodeRemoteError(error), true);
-        return this.settle(channel, message, ACK);
+        return this.settle(channel, message, REPLIED_ERROR);
       }
       return this.fail(source, route, channel, message, error, route.failure);
     }
@@ -77,7 +108,7 @@ export class MessageDispatcher {
     if (result instanceof Nack) {
       route.stats.failed++;
       if (ticket !== undefined) await this.release(route, ticket);
-      return this.settle(channel, message, { action: 'nack', requeue: result.requeue });
+      return this.settle(channel, message, result.requeue ? REQUEUE : { action: 'nack', requeue: false, outcome: 'rejected' });
     }
     route.stats.handled++;
     if (route.descriptor.kind === 'rpc' && message.properties.replyTo) {
@@ -91,7 +122,7 @@ export class MessageDispatcher {
         this.logger.warn(`${route.descriptor.name}: could not record completion of ${ticket.key}: ${(error as Error).message}`);
       }
     }
-    this.settle(channel, message, ACK);
+    return this.settle(channel, message, ACK);
   }
 
   /** Runs the handler, re-running it in process up to `immediateRetries` times while it throws. */
@@ -112,7 +143,7 @@ export class MessageDispatcher {
     message: ConsumeMessage,
     error: unknown,
     strategy: FailureStrategy,
-  ): Promise<void> {
+  ): Promise<ConsumeOutcome> {
     if (route !== undefined) route.stats.failed++;
     let settlement: Settlement;
     try {
@@ -125,7 +156,7 @@ export class MessageDispatcher {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       settlement = REQUEUE;
     }
-    this.settle(channel, message, settlement);
+    return this.settle(channel, message, settlement);
   }
 
   private async release(route: HandlerRoute, ticket: DedupTicket): Promise<void> {
@@ -140,22 +171,24 @@ export class MessageDispatcher {
     const { replyTo, correlationId } = message.properties;
     try {
       const body = route.serializer.serialize(value);
-      channel.publish('', replyTo as string, body, {
-        correlationId,
-        contentType: route.serializer.contentType,
-        headers: isError ? { [WARREN_HEADERS.rpcStatus]: 'error' } : undefined,
-      });
+      let headers: Record<string, unknown> | undefined = isError ? { [WARREN_HEADERS.rpcStatus]: 'error' } : undefined;
+      if (this.telemetry !== undefined) {
+        headers ??= {};
+        this.telemetry.reply(headers);
+      }
+      channel.publish('', replyTo as string, body, { correlationId, contentType: route.serializer.contentType, headers });
     } catch (error) {
       this.logger.warn(`Could not send the RPC reply to ${String(replyTo)}: ${(error as Error).message}`);
     }
   }
 
-  settle(channel: Channel, message: ConsumeMessage, settlement: Settlement): void {
+  private settle(channel: Channel, message: ConsumeMessage, settlement: Settlement): ConsumeOutcome {
     try {
       if (settlement.action === 'ack') channel.ack(message);
       else channel.nack(message, false, settlement.requeue);
     } catch (error) {
       this.logger.debug(`Could not settle delivery ${message.fields.deliveryTag}: ${(error as Error).message}`);
     }
+    return settlement.outcome;
   }
 }

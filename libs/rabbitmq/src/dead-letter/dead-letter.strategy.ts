@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { describeError } from '../consumer/error-behavior.strategy';
-import { ACK, type FailureContext, type FailureStrategy, type Settlement } from '../consumer/failure-strategy';
+import { DEAD_LETTERED, type FailureContext, type FailureStrategy, type Settlement } from '../consumer/failure-strategy';
 import { keptProperties, type FeatureHost } from '../consumer/feature-host';
 import { attemptOf, deadLetterHeaders } from './dead-letter-headers';
 
@@ -34,6 +34,6 @@ export class DeadLetterStrategy implements FailureStrategy {
     this.logger.warn(
       `${route?.descriptor.name ?? `queue '${queue}'`}: message ${String(message.properties.messageId ?? '')} dead-lettered to '${this.target.queue}' after ${attempts} attempt(s): ${describeError(error)}`,
     );
-    return ACK;
+    return DEAD_LETTERED;
   }
 }

@@ -1,11 +1,16 @@
 import type { PipeTransform, Type } from '@nestjs/common';
 import { RABBIT_ARGS_METADATA } from '../rabbitmq.constants';
 
-/** The kinds of handler parameters Warren can inject. */
+/**
+ * The kinds of handler parameters Warren can inject. Nest names a parameter's
+ * kind to pipes from these numbers with its route enum: 3 is `body`, and every
+ * number but 3, 4 and 5 is `custom`, which `ValidationPipe` skips without
+ * validating. The payload therefore uses 3, as @nestjs/microservices' `@Payload()` does.
+ */
 export enum RabbitParamType {
-  PAYLOAD = 0,
+  REQUEST = 0,
   HEADER = 1,
-  REQUEST = 2,
+  PAYLOAD = 3,
 }
 
 type PipeLike = PipeTransform | Type<PipeTransform>;

@@ -3,6 +3,7 @@ import type { Serializer } from '../publisher/serializer';
 import type { RetryOptions } from '../retry/retry-options.interface';
 import type { DedupOptions } from '../dedup/dedup-store.interface';
 import type { DeadLetterOptions } from '../dead-letter/dead-letter-options.interface';
+import type { WarrenTelemetry } from '../observability/telemetry.interface';
 
 /** The exchange types RabbitMQ ships; any other string names a plugin's type. */
 export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers' | (string & {});
@@ -205,4 +206,6 @@ export interface RabbitMQModuleOptions {
   defaultDeadLetter?: DeadLetterOptions | boolean;
   /** Defaults for handlers' `dedup` (store, ttl, lease). */
   defaultDedup?: DedupOptions;
+  /** Metrics and tracing hooks, e.g. `new PrometheusTelemetry()` from `@warren/rabbitmq/prometheus`. */
+  telemetry?: WarrenTelemetry[];
 }

@@ -12,6 +12,7 @@ import type {
 import type { RetryOptions } from '../retry/retry-options.interface';
 import type { DedupOptions } from '../dedup/dedup-store.interface';
 import type { DeadLetterOptions } from '../dead-letter/dead-letter-options.interface';
+import type { WarrenTelemetry } from '../observability/telemetry.interface';
 
 /** Every default in one place. */
 export const DEFAULTS = {
@@ -61,6 +62,7 @@ export interface ResolvedOptions {
   defaultRetry: RetryOptions | undefined;
   defaultDeadLetter: DeadLetterOptions | boolean | undefined;
   defaultDedup: DedupOptions | undefined;
+  telemetry: WarrenTelemetry[];
 }
 
 const ERROR_BEHAVIORS: ErrorBehavior[] = ['dead-letter', 'requeue', 'ack'];
@@ -139,5 +141,6 @@ export function resolveOptions(options: RabbitMQModuleOptions): ResolvedOptions 
     defaultRetry: options.defaultRetry,
     defaultDeadLetter: options.defaultDeadLetter,
     defaultDedup: options.defaultDedup,
+    telemetry: options.telemetry ?? [],
   };
 }

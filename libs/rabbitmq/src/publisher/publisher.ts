@@ -92,10 +92,14 @@ export class Publisher {
     });
   }
 
-  /** Waits (up to `timeoutMs`) for every accepted message to be confirmed or rejected. */
+  /**
+   * Waits (up to `timeoutMs`) for every accepted message to be confirmed or rejected.
+   * Without a connection, messages still queued cannot go out: it does not wait for
+   * them (close() then rejects them), so shutting down without a broker is prompt.
+   */
   async drain(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.pendingCount > 0 && Date.now() < deadline) {
+    while (this.pendingCount > 0 && Date.now() < deadline && (this.host.isConnected || this.unconfirmed > 0)) {
       await new Promise((r) => setTimeout(r, 10));
     }
   }

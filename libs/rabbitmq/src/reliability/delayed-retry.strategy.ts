@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { describeError } from '../consumer/error-behavior.strategy';
-import { ACK, type FailureContext, type FailureStrategy, type Settlement } from '../consumer/failure-strategy';
+import { RETRIED, type FailureContext, type FailureStrategy, type Settlement } from '../consumer/failure-strategy';
 import { keptProperties, type FeatureHost } from '../consumer/feature-host';
 import { attemptOf, parkingHeaders } from '../dead-letter/dead-letter-headers';
 import { WARREN_HEADERS } from '../rabbitmq.constants';
@@ -41,6 +41,6 @@ export class DelayedRetryStrategy implements FailureStrategy {
     });
     if (route) route.stats.retried++;
     this.logger.debug(`${route?.descriptor.name ?? queue}: attempt ${attempt} failed (${describeError(error)}); retry in ${delay} ms`);
-    return ACK;
+    return RETRIED;
   }
 }

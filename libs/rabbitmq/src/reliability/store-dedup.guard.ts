@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ConsumeMessage } from 'amqplib';
 import type { DedupDecision, DedupGuard, DedupTicket } from '../consumer/dedup-guard';
-import { ACK, REQUEUE } from '../consumer/failure-strategy';
+import { DUPLICATE, REQUEUE } from '../consumer/failure-strategy';
 import type { HandlerStats } from '../consumer/handler-stats';
 import { WARREN_HEADERS } from '../rabbitmq.constants';
 import type { DedupStore } from '../dedup/dedup-store.interface';
@@ -59,7 +59,7 @@ export class StoreDedupGuard implements DedupGuard {
       case 'duplicate':
         this.stats.duplicates++;
         this.logger.debug(`${this.scope}: duplicate ${key} acked without running the handler`);
-        return { run: false, settlement: ACK };
+        return { run: false, settlement: DUPLICATE };
       default:
         // Another consumer is processing the same key right now: come back once it has finished (or its lease ran out).
         await sleep(Math.min(BUSY_WAIT_MS, this.options.lease));

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { AmqpConnectionRegistry } from '../connection/amqp-connection.registry';
+
+export interface RabbitMQHealthOptions {
+  /** @default 'default' */
+  connection?: string;
+  /**
+   * Also publish a message to a temporary queue and read it back, as RabbitMQ's
+   * own health-check advice suggests: proves the broker accepts and delivers.
+   * @default false
+   */
+  roundTrip?: boolean;
+  /** ms the round trip may take. @default 2000 */
+  timeout?: number;
+}
+
+/**
+ * A `@nestjs/terminus` health indicator: up when the connection is up and every
+ * channel is open (and, with `roundTrip`, a message makes it through the broker).
+ *
+ * @example
+ * ```ts
+ * @Get('health') @HealthCheck()
+ * check() { return this.health.check([() => this.rabbit.isHealthy('rabbitmq', { roundTrip: true })]); }
+ * ```
+ */
+@Injectable()
+export class RabbitMQHealthIndicator {
+  constructor(
+    private readonly registry: AmqpConnectionRegistry,
+    private readonly indicators: HealthIndicatorService,
+  ) {}
+
+  async isHealthy<Key extends string = 'rabbitmq'>(key: Key = 'rabbitmq' as Key, options: RabbitMQHealthOptions = {}): Promise<HealthIndicatorResult<Key>> {
+    const indicator = this.indicators.check(key);
+    let connection;
+    try {
+      connection = this.registry.get(options.connection);
+    } catch (error) {
+      return indicator.down({ message: (error as Error).message });
+    }
+    const channels = connection.channels;
+    const details = { connection: connection.name, state: connection.status, channels: `${channels.open}/${channels.total}` };
+    if (!connection.isConnected) return indicator.down({ ...details, message: 'not connected to the broker' });
+    if (channels.open < channels.total) return indicator.down({ ...details, message: 'some channels are not open (see the topology errors in the log)' });
+    if (!options.roundTrip) return indicator.up(details);
+    const timeout = options.timeout ?? 2000;
+    const started = Date.now();
+    try {
+      await connection.withChannel(async (channel) => {
+        const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+        const marker = randomUUID();
+        channel.sendToQueue(queue, Buffer.from(marker), { persistent: false });
+        for (;;) {
+          const message = await channel.get(queue, { noAck: true });
+          if (message && message.content.toString() === marker) return;
+          if (Date.now() - started > timeout) throw new Error(`no round trip within ${timeout} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      });
+    } catch (error) {
+      return indicator.down({ ...details, message: `round trip failed: ${(error as Error).message}` });
+    }
+    return indicator.up({ ...details, roundTripMs: Date.now() - started });
+  }
+}
