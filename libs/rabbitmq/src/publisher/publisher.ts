@@ -6,6 +6,9 @@ import { PublishTimeoutError } from '../errors/publish-timeout.error';
 import { UnroutableMessageError } from '../errors/unroutable-message.error';
 import type { ConnectionHost } from '../connection/connection-host';
 import type { ManagedChannel } from '../connection/managed-channel';
+import { DeadlineSweeper } from './deadline-sweeper';
+
+const EMPTY = Buffer.alloc(0);
 
 /** One message waiting for the broker's confirm. */
 interface PendingPublish {
@@ -15,7 +18,6 @@ interface PendingPublish {
   options: Options.Publish;
   resolve: () => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout | undefined;
   /** The channel it was written to; undefined while queued. */
   channel: ConfirmChannel | undefined;
   returned: { replyText: string } | undefined;
@@ -42,6 +44,7 @@ export class Publisher {
   private unconfirmed = 0;
   private lastClose: { code?: number; message: string } | undefined;
   private closing = false;
+  private readonly deadlines = new DeadlineSweeper<PendingPublish>((pending, timeoutMs) => this.timeOut(pending, timeoutMs));
 
   constructor(
     private readonly host: ConnectionHost,
@@ -79,13 +82,12 @@ export class Publisher {
         options,
         resolve,
         reject,
-        timer: undefined,
         channel: undefined,
         returned: undefined,
         nacks: 0,
         done: false,
       };
-      pending.timer = setTimeout(() => this.timeOut(pending, timeoutMs), timeoutMs);
+      this.deadlines.add(pending, timeoutMs);
       const channel = this.channel.confirmChannel;
       if (channel && !this.draining && this.queued.length === 0) this.write(pending, channel);
       else this.queued.push(pending);
@@ -107,6 +109,7 @@ export class Publisher {
   /** Stops accepting messages; rejects those still waiting. */
   close(): void {
     this.closing = true;
+    this.deadlines.stop();
     for (const pending of this.queued.splice(0)) {
       this.settle(pending, new ConnectionClosedError(this.connectionName, 'before the message was published; it was not sent'));
     }
@@ -193,7 +196,6 @@ export class Publisher {
   }
 
   private timeOut(pending: PendingPublish, timeoutMs: number): void {
-    pending.timer = undefined;
     if (pending.done) return;
     const index = this.queued.indexOf(pending);
     if (index >= 0) this.queued.splice(index, 1);
@@ -204,7 +206,8 @@ export class Publisher {
   private settle(pending: PendingPublish, error: Error | undefined): void {
     if (pending.done) return;
     pending.done = true;
-    if (pending.timer) clearTimeout(pending.timer);
+    // The sweeper may hold the record a while longer; let the body go now.
+    pending.content = EMPTY;
     if (error) pending.reject(error);
     else pending.resolve();
   }

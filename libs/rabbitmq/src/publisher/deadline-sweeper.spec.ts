@@ -1,0 +1,37 @@
+import { DeadlineSweeper } from './deadline-sweeper';
+
+describe('DeadlineSweeper', () => {
+  it('expires entries whose deadline passed, in order, and skips settled ones', () => {
+    const expired: string[] = [];
+    const sweeper = new DeadlineSweeper<{ id: string; done: boolean }>((item, timeout) => expired.push(`${item.id}@${timeout}`));
+    const a = { id: 'a', done: false };
+    const b = { id: 'b', done: true };
+    const c = { id: 'c', done: false };
+    const d = { id: 'd', done: false };
+    sweeper.add(a, 100, 0);
+    sweeper.add(b, 100, 10);
+    sweeper.add(c, 100, 20);
+    sweeper.add(d, 1000, 0);
+    sweeper.sweep(115);
+    expect(expired).toEqual(['a@100']);
+    sweeper.sweep(500);
+    expect(expired).toEqual(['a@100', 'c@100']);
+    sweeper.sweep(1000);
+    expect(expired).toEqual(['a@100', 'c@100', 'd@1000']);
+    expect(sweeper.size).toBe(0);
+    sweeper.stop();
+  });
+
+  it('keeps its memory bounded while a long-lived head is pending', () => {
+    const sweeper = new DeadlineSweeper<{ done: boolean }>(() => undefined);
+    const stuck = { done: false };
+    sweeper.add(stuck, 10_000, 0);
+    for (let i = 0; i < 5000; i++) sweeper.add({ done: true }, 10_000, 1);
+    sweeper.sweep(2);
+    expect(sweeper.size).toBe(5001);
+    stuck.done = true;
+    sweeper.sweep(3);
+    expect(sweeper.size).toBe(0);
+    sweeper.stop();
+  });
+});
