@@ -1,13 +1,24 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Injectable, ValidationPipe, type INestApplicationContext } from '@nestjs/common';
+import { IsInt, IsString, Min } from 'class-validator';
 import {
   AmqpConnection,
   DEAD_LETTER_HEADERS,
   InvalidOptionsError,
   NonRetryableError,
   RabbitMQModule,
+  RabbitPayload,
   RabbitSubscribe,
   WARREN_HEADERS,
 } from '@warren/rabbitmq';
+
+class OrderDto {
+  @IsString()
+  id!: string;
+
+  @IsInt()
+  @Min(1)
+  quantity!: number;
+}
 import { createApp } from './support/app';
 import { AMQP_URL, BrokerAdmin, uniqueName, waitFor } from './support/broker';
 
@@ -19,6 +30,7 @@ const siblingQueue = uniqueName('retry.sibling');
 const levelsQueue = uniqueName('retry.levels');
 const quorumQueue = uniqueName('retry.quorum');
 const immediateQueue = uniqueName('retry.immediate');
+const validatedQueue = uniqueName('retry.validated');
 
 @Injectable()
 class RetryHandlers {
@@ -30,6 +42,12 @@ class RetryHandlers {
   readonly levels: Array<{ id: string; at: number }> = [];
   quorumCalls = 0;
   immediateCalls = 0;
+  readonly validated: OrderDto[] = [];
+
+  @RabbitSubscribe({ exchange, routingKey: 'validated', queue: validatedQueue, retry: { maxAttempts: 5, backoff: { type: 'fixed', delay: 100 } } })
+  onValidated(@RabbitPayload(new ValidationPipe({ transform: true })) order: OrderDto): void {
+    this.validated.push(order);
+  }
 
   @RabbitSubscribe({
     exchange,
@@ -112,8 +130,8 @@ describe('delayed retry with backoff', () => {
 
   beforeAll(async () => {
     admin = await BrokerAdmin.connect();
-    admin.track('queue', flakyQueue, alwaysQueue, fatalQueue, siblingQueue, levelsQueue, quorumQueue, immediateQueue);
-    admin.track('queue', ...[flakyQueue, alwaysQueue, fatalQueue, levelsQueue, quorumQueue, immediateQueue].map((q) => `${q}.dlq`));
+    admin.track('queue', flakyQueue, alwaysQueue, fatalQueue, siblingQueue, levelsQueue, quorumQueue, immediateQueue, validatedQueue);
+    admin.track('queue', ...[flakyQueue, alwaysQueue, fatalQueue, levelsQueue, quorumQueue, immediateQueue, validatedQueue].map((q) => `${q}.dlq`));
     admin.track('exchange', exchange);
     app = await createApp({
       imports: [RabbitMQModule.forRoot({ uri: AMQP_URL, exchanges: [{ name: exchange, type: 'topic' }] })],
@@ -187,10 +205,24 @@ describe('delayed retry with backoff', () => {
 
   it('runs immediate in-process retries before each delayed one', async () => {
     await amqp.publish(exchange, 'immediate', { i: 1 });
-    await waitFor(async () => (await admin.messageCount(`${immediateQueue}.dlq`)) === 1, 'the dead letter');
+    await waitFor(() => amqp.getHandlerStats()['RetryHandlers.onImmediate']?.deadLettered === 1, 'the dead letter');
     // 2 deliveries x (1 call + 2 immediate retries)
     expect(handlers.immediateCalls).toBe(6);
     expect(amqp.getHandlerStats()['RetryHandlers.onImmediate']).toMatchObject({ retried: 1, deadLettered: 1 });
+  });
+
+  it('dead-letters a payload that fails validation at once, with the validation errors as the reason', async () => {
+    await amqp.publish(exchange, 'validated', { id: 'ok', quantity: 2 });
+    await amqp.publish(exchange, 'validated', { id: 7, quantity: 0 });
+    await waitFor(() => amqp.getHandlerStats()['RetryHandlers.onValidated']?.deadLettered === 1, 'the invalid payload dead-lettered');
+    expect(handlers.validated).toHaveLength(1);
+    expect(handlers.validated[0]).toBeInstanceOf(OrderDto);
+    expect(amqp.getHandlerStats()['RetryHandlers.onValidated'].retried).toBe(0);
+    const dead = await admin.get(`${validatedQueue}.dlq`);
+    const headers = (dead && dead.properties.headers) as Record<string, unknown>;
+    expect(headers[DEAD_LETTER_HEADERS.errorName]).toBe('BadRequestException');
+    expect(String(headers[DEAD_LETTER_HEADERS.errorMessage])).toContain('quantity must not be less than 1');
+    expect(String(headers[DEAD_LETTER_HEADERS.errorMessage])).toContain('id must be a string');
   });
 
   it('does not let a long wait block a short one (one wait queue per delay level)', async () => {

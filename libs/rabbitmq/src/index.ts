@@ -31,6 +31,8 @@ export { RabbitRPC } from './decorators/rabbit-rpc.decorator';
 export { RabbitHandler } from './decorators/rabbit-handler.decorator';
 export { RabbitHeader, RabbitPayload, RabbitRequest } from './decorators/rabbit-params.decorator';
 export { Nack } from './consumer/nack';
+/** The raw message a handler receives (`@RabbitRequest()`, the second argument): amqplib's ConsumeMessage. */
+export type { ConsumeMessage, MessageProperties } from 'amqplib';
 
 // Serialization
 export { JsonSerializer } from './publisher/serializer';

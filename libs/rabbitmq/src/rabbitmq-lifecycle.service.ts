@@ -3,6 +3,7 @@ import { AmqpConnectionRegistry } from './connection/amqp-connection.registry';
 import { RabbitMQExplorer } from './discovery/rabbitmq.explorer';
 import { InvalidOptionsError } from './errors/invalid-options.error';
 import { DEFAULT_CONNECTION_NAME } from './rabbitmq.constants';
+import type { RabbitHandlerConfig } from './options/rabbitmq-options.interface';
 
 /**
  * Starts and stops handlers for every connection of the application: after
@@ -11,6 +12,24 @@ import { DEFAULT_CONNECTION_NAME } from './rabbitmq.constants';
  * (onModuleDestroy), connections closed last (onApplicationShutdown), so other
  * modules can still publish while they shut down.
  */
+/** Options whose value is an object are merged one level deep, so an override changes only the fields it names. */
+const MERGED_OBJECTS = ['queueOptions', 'retry', 'dedup', 'deadLetter', 'consumerOptions', 'bindingArguments'] as const;
+
+/** A handler's decorator config with a module-level override on top. */
+export function mergeHandlerConfig(config: RabbitHandlerConfig, override: Partial<RabbitHandlerConfig>): RabbitHandlerConfig {
+  const merged: Record<string, unknown> = { ...config, ...override };
+  for (const key of MERGED_OBJECTS) {
+    const base = config[key];
+    const top = override[key];
+    if (isPlainObject(base) && isPlainObject(top)) merged[key] = { ...base, ...top };
+  }
+  return merged as RabbitHandlerConfig;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 @Injectable()
 export class RabbitMQLifecycle implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger('RabbitMQ');
@@ -44,6 +63,16 @@ export class RabbitMQLifecycle implements OnApplicationBootstrap, OnModuleDestro
         ),
       );
     }
+    const problems: string[] = [];
+    for (const connection of connections) {
+      const names = new Set(handlers.filter((h) => (h.connection ?? DEFAULT_CONNECTION_NAME) === connection.name).map((h) => h.name));
+      for (const name of Object.keys(connection.options.handlers)) {
+        if (!names.has(name)) {
+          problems.push(`connection '${connection.name}': handlers.${name} overrides no handler of this connection (known: ${[...names].join(', ') || 'none'})`);
+        }
+      }
+    }
+    if (problems.length > 0) throw new InvalidOptionsError(problems);
     await Promise.all(
       connections
         .filter((connection) => connection.options.registerHandlers)
@@ -52,7 +81,7 @@ export class RabbitMQLifecycle implements OnApplicationBootstrap, OnModuleDestro
             .filter((h) => (h.connection ?? DEFAULT_CONNECTION_NAME) === connection.name)
             .map((h) => {
               const override = connection.options.handlers[h.name];
-              return override ? { ...h, config: { ...h.config, ...override } } : h;
+              return override ? { ...h, config: mergeHandlerConfig(h.config, override) } : h;
             });
           return connection.registerHandlers(mine);
         }),

@@ -5,10 +5,13 @@ import { DROP, REJECT, REQUEUE, type FailureContext, type FailureStrategy, type 
 /** Errors that fail the same way on every delivery: never requeue them. */
 const PERMANENT_CODES = new Set(['MESSAGE_DESERIALIZATION', 'NO_HANDLER', 'MESSAGE_TOO_LARGE', 'NON_RETRYABLE']);
 
-/** Whether redelivering the message can never help. */
+/** Whether redelivering the message can never help: unreadable, unroutable, too large, non-retryable, or invalid (a pipe's BadRequestException). */
 export function isPermanentFailure(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && PERMANENT_CODES.has(code);
+  if (error === null || typeof error !== 'object') return false;
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  if (typeof code === 'string' && PERMANENT_CODES.has(code)) return true;
+  // ValidationPipe (and ParseIntPipe, ...) reject a payload with BadRequestException: the same payload fails the same way.
+  return name === 'BadRequestException' || name === 'NonRetryableError';
 }
 
 /**

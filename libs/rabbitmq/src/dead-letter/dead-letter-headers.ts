@@ -91,7 +91,11 @@ export function deadLetterHeaders(
   // Thrown non-Errors (e.g. the plain objects of Nest's RPC exception filters) keep their name, message and code if they have them.
   const plain = !e && error !== null && typeof error === 'object' ? (error as { name?: unknown; message?: unknown; code?: unknown }) : undefined;
   headers[DEAD_LETTER_HEADERS.errorName] = e?.name ?? (typeof plain?.name === 'string' ? plain.name : 'Error');
-  const text = e?.message ?? (typeof plain?.message === 'string' ? plain.message : plain ? safeJson(plain) : String(error));
+  let text = e?.message ?? (typeof plain?.message === 'string' ? plain.message : plain ? safeJson(plain) : String(error));
+  // HttpExceptions from pipes (ValidationPipe) carry the reasons in their response: keep them.
+  const response = typeof (e as { getResponse?: unknown } | undefined)?.getResponse === 'function' ? (e as unknown as { getResponse(): unknown }).getResponse() : undefined;
+  const details = (response as { message?: unknown } | undefined)?.message;
+  if (details !== undefined && details !== text) text = `${text}: ${Array.isArray(details) ? details.join('; ') : safeJson(details)}`;
   headers[DEAD_LETTER_HEADERS.errorMessage] = text.slice(0, MAX_TEXT);
   const code = e?.code ?? plain?.code;
   if (code !== undefined) headers[DEAD_LETTER_HEADERS.errorCode] = String(code);

@@ -115,7 +115,7 @@ export interface RabbitHandlerConfig {
   bindingArguments?: Record<string, unknown>;
   /** Further bindings of the queue, to other exchanges or with other arguments. */
   bindings?: BindingConfig[];
-  /** Unacked messages the handler's channel may hold. @default the module's `prefetchCount` */
+  /** Unacked messages the handler's consumer may hold (RabbitMQ applies prefetch per consumer). @default the module's `prefetchCount` */
   prefetch?: number;
   /** Consume on a named shared channel (declared in the module's `channels`) instead of the handler's own. */
   channel?: string;
@@ -178,7 +178,7 @@ export interface RabbitMQModuleOptions {
   queues?: QueueConfig[];
   /** Default prefetch of handler channels. @default 10 */
   prefetchCount?: number;
-  /** Named shared channels handlers can consume on (`channel: 'name'`). */
+  /** Named shared channels handlers can consume on (`channel: 'name'`); `prefetchCount` applies to each consumer on it. */
   channels?: Record<string, { prefetchCount?: number }>;
   /** Publishing defaults. */
   publishOptions?: PublishDefaults;

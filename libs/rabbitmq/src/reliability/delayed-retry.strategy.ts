@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { describeError } from '../consumer/error-behavior.strategy';
+import { describeError, isPermanentFailure } from '../consumer/error-behavior.strategy';
 import { RETRIED, type FailureContext, type FailureStrategy, type Settlement } from '../consumer/failure-strategy';
 import { keptProperties, type FeatureHost } from '../consumer/feature-host';
 import { attemptOf, parkingHeaders } from '../dead-letter/dead-letter-headers';
@@ -30,7 +30,7 @@ export class DelayedRetryStrategy implements FailureStrategy {
   async onFailure(context: FailureContext): Promise<Settlement> {
     const { queue, route, message, error } = context;
     const attempt = attemptOf(message);
-    if (!this.policy.shouldRetry(error, attempt)) return this.next.onFailure(context);
+    if (isPermanentFailure(error) || !this.policy.shouldRetry(error, attempt)) return this.next.onFailure(context);
     const delay = this.policy.delayFor(attempt);
     const headers = parkingHeaders(message, queue, new Date().toISOString());
     headers[WARREN_HEADERS.attempt] = attempt + 1;
