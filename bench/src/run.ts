@@ -161,7 +161,9 @@ function buildWarren(): { ok: boolean; output: string } {
 function runChild(contender: ContenderName, scenario: ScenarioName | 'check', params: TrialParams | Record<string, never>, killAfterMs: number): Promise<TrialResult> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--expose-gc', TRIAL_JS, contender, scenario, JSON.stringify(params)], {
+    // BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles every trial.
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, '--expose-gc', TRIAL_JS, contender, scenario, JSON.stringify(params)], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: process.env,

@@ -1,0 +1,24 @@
+import { NestFactory } from '@nestjs/core';
+import { AmqpConnection, RabbitMQModule } from '@warren/rabbitmq';
+import type { Redis } from 'ioredis';
+import type { SampleConfig } from '../../common/src/sample-config';
+import type { SampleNames } from '../../common/src/sample-names';
+
+/** Deletes a namespace's queues, exchanges and Redis keys (the shared retry wait queues stay: they empty themselves). */
+export async function deleteNamespace(config: SampleConfig, names: SampleNames, redis: Redis): Promise<void> {
+  // The library on its own, without any handler: a connection to delete what the services declared.
+  const app = await NestFactory.createApplicationContext(RabbitMQModule.forRoot({ uri: config.amqpUrls, connectionName: 'sample-demo-cleanup' }), { logger: false });
+  try {
+    const amqp = app.get(AmqpConnection);
+    for (const queue of Object.values(names.queues)) await amqp.withChannel((channel) => channel.deleteQueue(queue)).catch(() => undefined);
+    for (const exchange of Object.values(names.exchanges)) await amqp.withChannel((channel) => channel.deleteExchange(exchange)).catch(() => undefined);
+  } finally {
+    await app.close();
+  }
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${names.redisPrefix}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}

@@ -1,0 +1,11 @@
+import { Logger } from '@nestjs/common';
+import { runService } from '../../common/src/run-service';
+import { createOrdersApp } from './orders.app';
+
+void runService('orders', async (config) => {
+  const app = await createOrdersApp(config, { logger: config.logLevels });
+  await app.listen(config.ordersPort);
+  const { port } = app.getHttpServer().address() as { port: number };
+  new Logger('orders').log(`HTTP API on http://localhost:${port}  (POST /orders, GET /orders/:id, GET /admin/summary, GET /health)`);
+  return app;
+});
