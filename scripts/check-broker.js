@@ -2,32 +2,14 @@
 // Runs before the tests: checks that a RabbitMQ broker answers at AMQP_URL and
 // that Redis answers at REDIS_URL, and says how to start them if not. Never hangs.
 'use strict';
-const net = require('node:net');
+const { endpoint, amqpPort, probe, mask } = require('./lib/tcp-probe');
 
 const amqpUrl = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
 const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 
-function endpoint(url, defaultPort) {
-  const u = new URL(url);
-  return { host: u.hostname || '127.0.0.1', port: Number(u.port || defaultPort) };
-}
-
-function probe({ host, port }, timeoutMs = 3000) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 (async () => {
-  const masked = amqpUrl.replace(/:\/\/([^:@/]*):[^@/]*@/, '://$1:***@');
-  const amqp = endpoint(amqpUrl, amqpUrl.startsWith('amqps') ? 5671 : 5672);
+  const masked = mask(amqpUrl);
+  const amqp = endpoint(amqpUrl, amqpPort(amqpUrl));
   const redis = endpoint(redisUrl, 6379);
   const problems = [];
   if (!(await probe(amqp))) {

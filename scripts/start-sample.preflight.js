@@ -2,7 +2,7 @@
 // answer (TCP, a few seconds at most) and builds the library and the sample services.
 // Plain JavaScript so it runs before anything is compiled.
 'use strict';
-const net = require('node:net');
+const { endpoint, probe, mask } = require('./lib/tcp-probe');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
@@ -16,27 +16,6 @@ function redisUrl() {
   return process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 }
 
-function mask(url) {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-}
-
-function endpoint(url, defaultPort) {
-  const u = new URL(url);
-  return { host: u.hostname || '127.0.0.1', port: Number(u.port || defaultPort) };
-}
-
-function probe({ host, port }, timeoutMs = 2500) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 /** Exits with code 1 and instructions when the broker or Redis does not answer. */
 async function preflight(what) {
