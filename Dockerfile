@@ -17,15 +17,20 @@ COPY libs/rabbitmq libs/rabbitmq
 COPY apps apps
 RUN npm run build && npm run build:apps
 
-# ---- runtime: compiled output and node_modules only ----
+# ---- production dependencies only ----
+FROM node:${NODE_VERSION} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY libs/rabbitmq/package.json libs/rabbitmq/
+RUN npm ci --omit=dev --no-audit --no-fund
+
+# ---- runtime: compiled output and production node_modules ----
 FROM node:${NODE_VERSION} AS runtime
 ENV NODE_ENV=production \
     SERVICE=orders \
     PORT=3000
 WORKDIR /app
-# node_modules is copied whole: ioredis, which the services need at run time, is a devDependency
-# of the monorepo, so `npm ci --omit=dev` would drop it.
-COPY --from=build /app/node_modules node_modules
+COPY --from=deps /app/node_modules node_modules
 COPY --from=build /app/package.json ./
 COPY --from=build /app/libs/rabbitmq/package.json libs/rabbitmq/
 COPY --from=build /app/libs/rabbitmq/dist libs/rabbitmq/dist
