@@ -3,11 +3,11 @@ import { DeadlineSweeper } from './deadline-sweeper';
 describe('DeadlineSweeper', () => {
   it('expires entries whose deadline passed, in order, and skips settled ones', () => {
     const expired: string[] = [];
-    const sweeper = new DeadlineSweeper<{ id: string; done: boolean }>((item, timeout) => expired.push(`${item.id}@${timeout}`));
-    const a = { id: 'a', done: false };
-    const b = { id: 'b', done: true };
-    const c = { id: 'c', done: false };
-    const d = { id: 'd', done: false };
+    const sweeper = new DeadlineSweeper<{ id: string; done: boolean; deadline: number }>((item, timeout) => expired.push(`${item.id}@${timeout}`));
+    const a = { id: 'a', done: false, deadline: 0 };
+    const b = { id: 'b', done: true, deadline: 0 };
+    const c = { id: 'c', done: false, deadline: 0 };
+    const d = { id: 'd', done: false, deadline: 0 };
     sweeper.add(a, 100, 0);
     sweeper.add(b, 100, 10);
     sweeper.add(c, 100, 20);
@@ -23,14 +23,30 @@ describe('DeadlineSweeper', () => {
   });
 
   it('keeps its memory bounded while a long-lived head is pending', () => {
-    const sweeper = new DeadlineSweeper<{ done: boolean }>(() => undefined);
-    const stuck = { done: false };
+    const sweeper = new DeadlineSweeper<{ done: boolean; deadline: number }>(() => undefined);
+    const stuck = { done: false, deadline: 0 };
     sweeper.add(stuck, 10_000, 0);
-    for (let i = 0; i < 5000; i++) sweeper.add({ done: true }, 10_000, 1);
+    for (let i = 0; i < 5000; i++) sweeper.add({ done: true, deadline: 0 }, 10_000, 1);
     sweeper.sweep(2);
     expect(sweeper.size).toBe(5001);
     stuck.done = true;
     sweeper.sweep(3);
+    expect(sweeper.size).toBe(0);
+    sweeper.stop();
+  });
+
+  it('drops entries settled in order at once on release()', () => {
+    const sweeper = new DeadlineSweeper<{ done: boolean; deadline: number }>(() => undefined);
+    const items = Array.from({ length: 10 }, () => ({ done: false, deadline: 0 }));
+    for (const item of items) sweeper.add(item, 1000, 0);
+    items[1].done = true;
+    sweeper.release(1000);
+    expect(sweeper.size).toBe(10);
+    items[0].done = true;
+    sweeper.release(1000);
+    expect(sweeper.size).toBe(8);
+    for (const item of items) item.done = true;
+    sweeper.release(1000);
     expect(sweeper.size).toBe(0);
     sweeper.stop();
   });

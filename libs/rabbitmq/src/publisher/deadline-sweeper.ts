@@ -1,17 +1,21 @@
 /** Something that can time out; `done` once it settled some other way. */
 export interface Expirable {
   done: boolean;
+  /** Set by the sweeper: when it expires (ms since the epoch). */
+  deadline: number;
 }
 
 interface Bucket<T> {
-  entries: Array<{ item: T; deadline: number }>;
+  entries: T[];
   head: number;
 }
 
 /**
  * Times out many operations with one timer instead of one timer each. Entries
  * with the same timeout expire in the order they were added, so each timeout
- * value keeps a FIFO and a sweep only looks at heads: O(1) per entry. Expiry is
+ * value keeps a FIFO and only its head is ever examined: O(1) per entry.
+ * `release()` drops settled entries from the head at once, so in the usual
+ * case (settled in order) nothing is retained past its settlement. Expiry is
  * late by at most `resolutionMs`.
  */
 export class DeadlineSweeper<T extends Expirable> {
@@ -29,14 +33,36 @@ export class DeadlineSweeper<T extends Expirable> {
       bucket = { entries: [], head: 0 };
       this.buckets.set(timeoutMs, bucket);
     }
-    bucket.entries.push({ item, deadline: now + timeoutMs });
+    item.deadline = now + timeoutMs;
+    bucket.entries.push(item);
     if (!this.timer) {
       this.timer = setInterval(() => this.sweep(), this.resolutionMs);
       this.timer.unref();
     }
   }
 
-  /** Entries not yet swept away (settled ones included until they reach a head). */
+  /** Call after an entry of this timeout settled: drops settled entries from the head of its FIFO. */
+  release(timeoutMs: number): void {
+    const bucket = this.buckets.get(timeoutMs);
+    if (!bucket) return;
+    const { entries } = bucket;
+    let head = bucket.head;
+    while (head < entries.length && entries[head].done) entries[head++] = undefined as unknown as T;
+    this.advance(timeoutMs, bucket, head);
+  }
+
+  /** The first entry not yet settled that `match` accepts, oldest first within each timeout: O(entries), for rare lookups. */
+  find(match: (item: T) => boolean): T | undefined {
+    for (const bucket of this.buckets.values()) {
+      for (let i = bucket.head; i < bucket.entries.length; i++) {
+        const item = bucket.entries[i];
+        if (!item.done && match(item)) return item;
+      }
+    }
+    return undefined;
+  }
+
+  /** Entries not yet dropped (settled ones included until they reach a head). */
   get size(): number {
     let size = 0;
     for (const bucket of this.buckets.values()) size += bucket.entries.length - bucket.head;
@@ -48,27 +74,34 @@ export class DeadlineSweeper<T extends Expirable> {
       const { entries } = bucket;
       let head = bucket.head;
       while (head < entries.length) {
-        const entry = entries[head];
-        if (!entry.item.done) {
-          if (entry.deadline > now) break;
-          this.onExpire(entry.item, timeoutMs);
+        const item = entries[head];
+        if (!item.done) {
+          if (item.deadline > now) break;
+          this.onExpire(item, timeoutMs);
         }
-        head++;
+        entries[head++] = undefined as unknown as T;
       }
-      if (head === entries.length) {
-        this.buckets.delete(timeoutMs);
-      } else if (head > 1024 && head * 2 > entries.length) {
-        bucket.entries = entries.slice(head);
-        bucket.head = 0;
-      } else {
-        bucket.head = head;
-      }
+      this.advance(timeoutMs, bucket, head);
     }
-    if (this.buckets.size === 0) this.stop();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  private advance(timeoutMs: number, bucket: Bucket<T>, head: number): void {
+    if (head === bucket.entries.length) {
+      bucket.entries.length = 0;
+      bucket.head = 0;
+      return;
+    }
+    if (head > 1024 && head * 2 > bucket.entries.length) {
+      bucket.entries = bucket.entries.slice(head);
+      bucket.head = 0;
+    } else {
+      bucket.head = head;
+    }
+    void timeoutMs;
   }
 }

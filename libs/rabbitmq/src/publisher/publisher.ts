@@ -24,6 +24,8 @@ interface PendingPublish {
   /** Times the broker nacked it. */
   nacks: number;
   done: boolean;
+  deadline: number;
+  timeoutMs: number;
 }
 
 /** How many times a message is re-sent after the broker nacks it before the nack is reported. */
@@ -38,8 +40,6 @@ const NACK_RESENDS = 1;
 export class Publisher {
   private readonly channel: ManagedChannel;
   private readonly queued: PendingPublish[] = [];
-  /** Messages written and not yet confirmed, by messageId, for matching basic.return. */
-  private readonly inFlight = new Map<string, PendingPublish | PendingPublish[]>();
   private draining = false;
   private unconfirmed = 0;
   private lastClose: { code?: number; message: string } | undefined;
@@ -86,6 +86,8 @@ export class Publisher {
         returned: undefined,
         nacks: 0,
         done: false,
+        deadline: 0,
+        timeoutMs,
       };
       this.deadlines.add(pending, timeoutMs);
       const channel = this.channel.confirmChannel;
@@ -118,8 +120,6 @@ export class Publisher {
   private write(pending: PendingPublish, channel: ConfirmChannel): void {
     pending.channel = channel;
     this.unconfirmed++;
-    const id = pending.options.messageId;
-    if (pending.options.mandatory && id !== undefined) this.track(id, pending);
     try {
       const hasRoom = channel.publish(pending.exchange, pending.routingKey, pending.content, pending.options, (error) =>
         this.onConfirm(pending, channel, error),
@@ -128,7 +128,6 @@ export class Publisher {
     } catch {
       // The channel closed under us: keep the message for the next channel.
       this.unconfirmed--;
-      this.untrack(pending);
       pending.channel = undefined;
       this.queued.unshift(pending);
     }
@@ -136,7 +135,6 @@ export class Publisher {
 
   private onConfirm(pending: PendingPublish, channel: ConfirmChannel, error: unknown): void {
     this.unconfirmed--;
-    this.untrack(pending);
     if (pending.done) return;
     if (!error) {
       if (pending.returned) {
@@ -170,13 +168,18 @@ export class Publisher {
     this.queued.push(pending);
   }
 
+  /**
+   * basic.return comes before the confirm of the same message: mark the oldest
+   * written, unconfirmed publish with the same id, exchange and routing key.
+   * Returns are rare, so the lookup scans the in-flight records instead of
+   * indexing every publish.
+   */
   private onReturn(message: Message): void {
     const id = message.properties.messageId as string | undefined;
     if (id === undefined) return;
-    const entry = this.inFlight.get(id);
-    const candidates = entry === undefined ? [] : Array.isArray(entry) ? entry : [entry];
-    const pending = candidates.find(
-      (p) => !p.returned && p.exchange === message.fields.exchange && p.routingKey === message.fields.routingKey,
+    const { exchange, routingKey } = message.fields;
+    const pending = this.deadlines.find(
+      (p) => p.channel !== undefined && !p.returned && p.options.messageId === id && p.exchange === exchange && p.routingKey === routingKey,
     );
     if (pending) pending.returned = { replyText: (message.fields as { replyText?: string }).replyText ?? 'NO_ROUTE' };
   }
@@ -199,7 +202,6 @@ export class Publisher {
     if (pending.done) return;
     const index = this.queued.indexOf(pending);
     if (index >= 0) this.queued.splice(index, 1);
-    this.untrack(pending);
     this.settle(pending, new PublishTimeoutError(pending.exchange, pending.routingKey, timeoutMs, this.host.isConnected));
   }
 
@@ -208,27 +210,10 @@ export class Publisher {
     pending.done = true;
     // The sweeper may hold the record a while longer; let the body go now.
     pending.content = EMPTY;
+    this.deadlines.release(pending.timeoutMs);
     if (error) pending.reject(error);
     else pending.resolve();
   }
 
-  private track(id: string, pending: PendingPublish): void {
-    const existing = this.inFlight.get(id);
-    if (existing === undefined) this.inFlight.set(id, pending);
-    else if (Array.isArray(existing)) existing.push(pending);
-    else this.inFlight.set(id, [existing, pending]);
-  }
-
-  private untrack(pending: PendingPublish): void {
-    const id = pending.options.messageId;
-    if (id === undefined) return;
-    const existing = this.inFlight.get(id);
-    if (existing === pending) this.inFlight.delete(id);
-    else if (Array.isArray(existing)) {
-      const index = existing.indexOf(pending);
-      if (index >= 0) existing.splice(index, 1);
-      if (existing.length === 0) this.inFlight.delete(id);
-    }
-  }
 
 }
