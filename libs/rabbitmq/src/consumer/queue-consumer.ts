@@ -144,15 +144,19 @@ export class QueueConsumer implements DispatchSource {
       return;
     }
     this.inFlight++;
-    this.dispatcher
-      .dispatch(this, channel, message)
-      .catch((error: Error) => this.logger.error(`Queue '${this.queue}': dispatch failed: ${error.message}`))
-      .finally(() => {
-        if (--this.inFlight === 0 && this.idleWaiters.length > 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const waiter of waiters) waiter();
-        }
-      });
+    this.dispatcher.dispatch(this, channel, message).then(this.onDispatched, this.onDispatchFailed);
   }
+
+  private readonly onDispatched = (): void => {
+    if (--this.inFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const waiter of waiters) waiter();
+    }
+  };
+
+  private readonly onDispatchFailed = (error: Error): void => {
+    this.logger.error(`Queue '${this.queue}': dispatch failed: ${error.message}`);
+    this.onDispatched();
+  };
 }
