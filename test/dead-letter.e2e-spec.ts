@@ -1,6 +1,6 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { AmqpConnection, DeadLetterService, Nack, RabbitMQModule, RabbitSubscribe } from '@warren/rabbitmq';
-import { createApp } from './support/app';
+import { CapturingLogger, createApp } from './support/app';
 import { AMQP_URL, BrokerAdmin, uniqueName, waitFor } from './support/broker';
 
 const exchange = uniqueName('dlq.x');
@@ -101,5 +101,32 @@ describe('dead-letter queues', () => {
     expect(dead.payload).toEqual({ refused: true });
     expect(dead.reason).toMatchObject({ errorName: 'BrokerDeadLetter', queue: nackQueue });
     expect(dead.reason.errorMessage).toContain('rejected');
+  });
+});
+
+describe('handlers whose failures would be lost', () => {
+  it('are named in a start-up warning', async () => {
+    const bare = uniqueName('dlq.bare');
+    const kept = uniqueName('dlq.kept');
+    @Injectable()
+    class Handlers {
+      @RabbitSubscribe({ exchange: 'amq.direct', routingKey: bare, queue: bare })
+      bare(): void {}
+
+      @RabbitSubscribe({ exchange: 'amq.direct', routingKey: kept, queue: kept, deadLetter: true })
+      kept(): void {}
+    }
+    const logger = new CapturingLogger();
+    const admin = await BrokerAdmin.connect();
+    admin.track('queue', bare, kept, `${kept}.dlq`);
+    const app = await createApp({ imports: [RabbitMQModule.forRoot({ uri: AMQP_URL })], providers: [Handlers] }, logger);
+    try {
+      const warnings = logger.lines.filter((l) => l.includes('is dropped by the broker'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('Handlers.bare');
+    } finally {
+      await app.close();
+      await admin.close();
+    }
   });
 });

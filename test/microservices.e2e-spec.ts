@@ -1,9 +1,10 @@
-import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import { Controller, Module, UseFilters, type INestMicroservice } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
 import { Injectable } from '@nestjs/common';
 import { AmqpConnection, DeadLetterService, DEAD_LETTER_HEADERS, RabbitMQModule, RabbitRPC, RabbitSubscribe, RpcRemoteError } from '@warren/rabbitmq';
-import { WarrenClient, WarrenRmqContext, WarrenServer } from '@warren/rabbitmq/microservices';
+import { WarrenClient, WarrenRmqContext, WarrenRpcExceptionFilter, WarrenServer } from '@warren/rabbitmq/microservices';
+import { NonRetryableError } from '@warren/rabbitmq';
 import { firstValueFrom, from, lastValueFrom, of, timer, map } from 'rxjs';
 import { createApp } from './support/app';
 import { AMQP_URL, BrokerAdmin, closeConnectionsNamed, uniqueName, waitFor } from './support/broker';
@@ -202,5 +203,71 @@ describe('Warren as a Nest microservices transport', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+const filteredExchange = uniqueName('ms.filtered');
+const filtered = { declined: 0 };
+
+@Controller()
+@UseFilters(new WarrenRpcExceptionFilter())
+class FilteredController {
+  @MessagePattern('calc.broken')
+  broken(): never {
+    throw new TypeError('bad operand');
+  }
+
+  @MessagePattern('calc.rpc-exception')
+  rpcException(): never {
+    throw new RpcException({ status: 'error', message: 'still the Nest shape' });
+  }
+
+  @EventPattern('card.charge', { retry: { maxAttempts: 5, backoff: { type: 'fixed', delay: 100 } } })
+  charge(): void {
+    filtered.declined++;
+    throw new NonRetryableError('card declined');
+  }
+}
+
+@Module({ controllers: [FilteredController] })
+class FilteredModule {}
+
+describe('WarrenRpcExceptionFilter', () => {
+  let server: INestMicroservice;
+  let client: WarrenClient;
+  let admin: BrokerAdmin;
+
+  beforeAll(async () => {
+    admin = await BrokerAdmin.connect();
+    admin.track('exchange', filteredExchange, `${filteredExchange}.unrouted`);
+    admin.track('queue', `${filteredExchange}.requests`, `${filteredExchange}.unrouted`, `${filteredExchange}.unrouted.dlq`, `${filteredExchange}.events.card.charge`, `${filteredExchange}.events.card.charge.dlq`);
+    server = await NestFactory.createMicroservice(FilteredModule, { strategy: new WarrenServer({ uri: AMQP_URL, exchange: filteredExchange }), logger: ['error'] });
+    await server.listen();
+    client = new WarrenClient({ uri: AMQP_URL, exchange: filteredExchange });
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await server?.close();
+    await admin?.close();
+  });
+
+  it('sends other errors to the caller as a typed RpcRemoteError, and keeps the Nest shape of RpcExceptions', async () => {
+    const error = await firstValueFrom(client.send('calc.broken', {})).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RpcRemoteError);
+    expect(error).toMatchObject({ remoteName: 'TypeError', message: 'bad operand' });
+    await expect(firstValueFrom(client.send('calc.rpc-exception', {}))).rejects.toEqual({ status: 'error', message: 'still the Nest shape' });
+  });
+
+  it('lets a NonRetryableError from an event handler skip the retries and reach the dead-letter queue with its reason', async () => {
+    await lastValueFrom(client.emit('card.charge', { id: 1 }), { defaultValue: undefined });
+    const dlq = `${filteredExchange}.events.card.charge.dlq`;
+    await waitFor(async () => (await admin.messageCount(dlq)) === 1, 'the dead letter');
+    expect(filtered.declined).toBe(1);
+    const dead = await admin.get(dlq);
+    const headers = (dead && dead.properties.headers) as Record<string, unknown>;
+    expect(headers[DEAD_LETTER_HEADERS.errorName]).toBe('NonRetryableError');
+    expect(headers[DEAD_LETTER_HEADERS.errorMessage]).toBe('card declined');
   });
 });

@@ -124,10 +124,15 @@ export class ConsumerRegistry {
         const enhanced = enhancer.enhance(route, queue, queueOptions);
         route = enhanced.route;
         if (enhanced.setup) extraSetup.push(enhanced.setup);
-        if (enhanced.queueOptions) queueOptions = { ...enhanced.queueOptions, ...queueOptions };
+        if (enhanced.queueOptions) {
+          // The handler's own settings win; raw arguments are merged, not replaced.
+          const args = { ...enhanced.queueOptions.arguments, ...queueOptions.arguments };
+          queueOptions = { ...enhanced.queueOptions, ...queueOptions, arguments: args };
+        }
       }
       return route;
     });
+    this.warnIfFailuresAreDiscarded(routes, queueOptions);
     const bindings = handlers.flatMap((handler) => bindingsOf(handler.config));
     const channel = this.channelFor(first, handlers);
     const consumer = new QueueConsumer(
@@ -153,6 +158,20 @@ export class ConsumerRegistry {
     return consumer;
   }
 
+  /** golevelup requeued failures by default; here a failure with nowhere to go is dropped by the broker, so say so once at start-up. */
+  private warnIfFailuresAreDiscarded(routes: HandlerRoute[], queueOptions: QueueOptions): void {
+    const hasDlx = queueOptions.deadLetterExchange !== undefined || queueOptions.arguments?.['x-dead-letter-exchange'] !== undefined;
+    if (hasDlx) return;
+    for (const route of routes) {
+      if (route.failure instanceof ErrorBehaviorStrategy && route.errorBehavior === 'dead-letter' && route.descriptor.kind === 'subscribe') {
+        this.logger.warn(
+          `${route.descriptor.name}: a message whose handler fails is dropped by the broker (no dead-letter queue or exchange). ` +
+            `Set deadLetter: true (or retry) to keep it, or queueOptions.deadLetterExchange.`,
+        );
+      }
+    }
+  }
+
   private baseRoute(handler: HandlerDescriptor): HandlerRoute {
     const config = handler.config;
     const keys = bindingsOf(config).flatMap((b) => (Array.isArray(b.routingKey) ? b.routingKey : [b.routingKey ?? '']));
@@ -166,7 +185,7 @@ export class ConsumerRegistry {
       allowNonJson: config.allowNonJsonMessages ?? false,
       failure: new ErrorBehaviorStrategy(config.errorBehavior ?? this.options.errorBehavior),
       dedup: undefined,
-      immediateRetries: 0,
+      retryImmediately: undefined,
       stats: emptyStats(),
     };
   }

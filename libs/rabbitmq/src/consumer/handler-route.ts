@@ -15,8 +15,8 @@ export interface HandlerRoute {
   allowNonJson: boolean;
   failure: FailureStrategy;
   dedup: DedupGuard | undefined;
-  /** In-process re-invocations of a failing handler before the failure strategy runs. */
-  immediateRetries: number;
+  /** Whether to re-run a failing handler in process (`failures` so far, 1-based) before the failure strategy runs. */
+  retryImmediately: ((error: unknown, failures: number) => boolean) | undefined;
   /** Counters, updated in place. */
   stats: HandlerStats;
 }

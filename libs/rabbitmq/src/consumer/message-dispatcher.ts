@@ -125,13 +125,13 @@ export class MessageDispatcher {
     return this.settle(channel, message, ACK);
   }
 
-  /** Runs the handler, re-running it in process up to `immediateRetries` times while it throws. */
+  /** Runs the handler, re-running it in process while the route's immediate-retry rule allows. */
   private async invoke(route: HandlerRoute, payload: unknown, message: ConsumeMessage, headers: Record<string, unknown>): Promise<unknown> {
-    for (let retry = 0; ; retry++) {
+    for (let failures = 1; ; failures++) {
       try {
         return await route.descriptor.invoke(payload, message, headers);
       } catch (error) {
-        if (retry >= route.immediateRetries || isPermanentFailure(error)) throw error;
+        if (route.retryImmediately === undefined || isPermanentFailure(error) || !route.retryImmediately(error, failures)) throw error;
       }
     }
   }

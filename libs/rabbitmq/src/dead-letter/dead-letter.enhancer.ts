@@ -46,6 +46,19 @@ export class DeadLetterEnhancer implements RouteEnhancer {
     return problems;
   }
 
+  /**
+   * Points the handler queue's own dead-letter exchange at the DLQ. Quorum queues dead-letter
+   * at-most-once unless asked; at-least-once needs `overflow: reject-publish`, set unless the handler chose an overflow.
+   */
+  private handlerQueueOptions(exchange: string, dlq: string, quorum: boolean, queueOptions: QueueOptions): QueueOptions {
+    const options: QueueOptions = { deadLetterExchange: exchange, deadLetterRoutingKey: dlq };
+    if (quorum && queueOptions.overflow === undefined && queueOptions.arguments?.['x-overflow'] === undefined) {
+      options.overflow = 'reject-publish';
+      options.arguments = { 'x-dead-letter-strategy': 'at-least-once' };
+    }
+    return options;
+  }
+
   enhance(route: HandlerRoute, queue: string | undefined, queueOptions: QueueOptions): RouteEnhancement {
     const options = deadLetterOptionsOf(route.descriptor, this.host);
     if (!options) return { route };
@@ -70,7 +83,7 @@ export class DeadLetterEnhancer implements RouteEnhancer {
     return {
       route: { ...route, failure: new DeadLetterStrategy(this.host, { exchange, queue: dlq }) },
       setup,
-      queueOptions: ownDlx ? { deadLetterExchange: exchange, deadLetterRoutingKey: dlq } : undefined,
+      queueOptions: ownDlx ? this.handlerQueueOptions(exchange, dlq, quorum, queueOptions) : undefined,
     };
   }
 }

@@ -45,7 +45,7 @@ export class RetryEnhancer implements RouteEnhancer {
       route: {
         ...route,
         failure: new DelayedRetryStrategy(this.host, policy, kind, route.failure),
-        immediateRetries: policy.immediateRetries,
+        retryImmediately: policy.immediateRetries > 0 ? (error, failures) => policy.shouldRetryImmediately(error, failures) : undefined,
       },
       setup,
     };
