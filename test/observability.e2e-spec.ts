@@ -110,6 +110,8 @@ describe('observability', () => {
     const amqp = app.get(AmqpConnection);
     await amqp.publish(exchange, 'flaky', {});
     await waitFor(async () => (await admin.messageCount(`${flaky}.dlq`)) === 1, 'the dead letter');
+    // The counter moves once the delivery is settled, just after the dead letter is confirmed.
+    await waitFor(async () => (await registry.metrics()).includes('outcome="dead-lettered"'), 'the dead-lettered count');
     const text = await registry.metrics();
     expect(text).toMatch(new RegExp(`warren_messages_published_total\\{connection="default",exchange="${exchange.replace(/\./g, '\\.')}",outcome="ok"\\} [1-9]`));
     expect(text).toMatch(/warren_messages_consumed_total\{[^}]*handler="Flow.onFlaky",outcome="retried"\} 1/);
