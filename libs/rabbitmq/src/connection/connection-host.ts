@@ -83,11 +83,13 @@ export class ConnectionHost {
     this.manager = manager;
     let lastError: Error | undefined;
     let refused = false;
+    let tlsFailed = false;
     manager.on('connect', ({ connection, url }) => void this.onConnect(connection as ChannelModel, url));
     manager.on('disconnect', ({ err }) => this.onDisconnect(err));
     manager.on('connectFailed', ({ err, url }) => {
       lastError = err;
       refused ||= isAccessRefused(err);
+      tlsFailed ||= isTlsFailure(err);
       const where = typeof url === 'string' ? maskUrl(url) : this.masked.join(', ');
       this.logger.warn(`Connection '${this.name}' to ${where} failed: ${maskText(err?.message ?? String(err))}`);
     });
@@ -96,10 +98,13 @@ export class ConnectionHost {
     manager.connect().catch(() => undefined);
 
     if (!this.options.wait) return;
-    const outcome = await this.waitForFirstConnect(this.options.initTimeout, () => refused);
+    // Wrong credentials or certificates do not fix themselves: fail at once rather than retry until the timeout.
+    const outcome = await this.waitForFirstConnect(this.options.initTimeout, () => refused || tlsFailed);
     if (outcome === 'connected') return;
-    await this.close();
-    const reason: ConnectionFailureReason = refused ? 'access-refused' : outcome === 'timeout' ? 'timeout' : 'unreachable';
+    // The manager's close waits for an attempt still in its handshake (a broker that accepts but
+    // never answers) until the socket times out: fail on time and let the close finish behind.
+    await settleWithin(this.close(), 250);
+    const reason: ConnectionFailureReason = refused ? 'access-refused' : tlsFailed ? 'tls' : outcome === 'timeout' ? 'timeout' : 'unreachable';
     throw new ConnectionFailedError(this.name, this.masked, reason, this.options.initTimeout, maskError(lastError));
   }
 
@@ -158,9 +163,23 @@ export class ConnectionHost {
   }
 }
 
+/** Waits for `promise`, but no longer than `ms`. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** Certificate and handshake errors of Node's TLS (a CA that cannot verify, an expired or missing certificate, a non-TLS port). */
+function isTlsFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/.test(code);
+}
+
 function isAccessRefused(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
-  return message.includes('ACCESS_REFUSED') || message.includes('ACCESS-REFUSED') || message.includes('403');
+  // Not a bare '403': "connect ECONNREFUSED 127.0.0.1:40339" is no refusal of credentials.
+  return /ACCESS[-_]REFUSED/.test(message);
 }
 
 /** Broker and socket errors sometimes quote the URL; never let a password through. */

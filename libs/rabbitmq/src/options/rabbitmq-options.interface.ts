@@ -165,7 +165,10 @@ export interface RabbitMQModuleOptions {
   heartbeatIntervalInSeconds?: number;
   /** Wait between reconnect attempts. @default 1 */
   reconnectTimeInSeconds?: number;
-  /** Socket options passed to amqplib, e.g. TLS `ca`, `cert`, `key`, `passphrase`, `servername`. */
+  /**
+   * Socket options passed to amqplib, e.g. TLS `ca`, `cert`, `key`, `passphrase`, `servername`;
+   * `timeout` bounds each connection handshake (@default 10000, or `connectionInitOptions.timeout` if lower).
+   */
   socketOptions?: Record<string, unknown>;
   /** TCP_NODELAY; without it request/reply latency is ~40 ms. @default true */
   noDelay?: boolean;

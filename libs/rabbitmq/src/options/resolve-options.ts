@@ -1,3 +1,4 @@
+import { maskUrl } from '../connection/mask-url';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { JsonSerializer, type Serializer } from '../publisher/serializer';
 import { DEFAULT_CONNECTION_NAME } from '../rabbitmq.constants';
@@ -75,7 +76,7 @@ export function resolveOptions(options: RabbitMQModuleOptions): ResolvedOptions 
   if (uris.length === 0) problems.push(`uri is required: a broker URL such as 'amqp://guest:guest@127.0.0.1:5672', or a list of them`);
   for (const uri of uris) {
     if (typeof uri !== 'string' || !/^amqps?:\/\//i.test(uri)) {
-      problems.push(`uri '${String(uri).replace(/:[^:@/]*@/, ':***@')}' must start with amqp:// or amqps://`);
+      problems.push(`uri '${maskUrl(String(uri))}' must start with amqp:// or amqps://`);
     }
   }
   const positive = (field: string, value: number | undefined, allowZero = false): void => {
@@ -115,7 +116,8 @@ export function resolveOptions(options: RabbitMQModuleOptions): ResolvedOptions 
     heartbeatIntervalInSeconds: options.heartbeatIntervalInSeconds ?? DEFAULTS.heartbeatIntervalInSeconds,
     reconnectTimeInSeconds: options.reconnectTimeInSeconds ?? DEFAULTS.reconnectTimeInSeconds,
     socketOptions: {
-      timeout: DEFAULTS.socketConnectTimeout,
+      // A broker that accepts TCP but never answers must not hold start-up past its timeout.
+      timeout: Math.min(DEFAULTS.socketConnectTimeout, options.connectionInitOptions?.timeout ?? DEFAULTS.initTimeout),
       ...options.socketOptions,
       noDelay: options.noDelay ?? DEFAULTS.noDelay,
     },

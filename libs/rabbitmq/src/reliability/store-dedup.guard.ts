@@ -8,8 +8,10 @@ import type { DedupStore } from '../dedup/dedup-store.interface';
 import type { ResolvedDedupOptions } from '../dedup/resolve-dedup-options';
 
 const RUN_UNGUARDED: DedupDecision = { run: true, ticket: undefined };
-/** How long a message waits before going back to its queue when the store is down or another consumer holds its key. */
+/** How long a message waits before going back to its queue when the store is down. */
 const BUSY_WAIT_MS = 1000;
+/** How often a message whose key another claim holds asks again, at most. */
+const IN_PROGRESS_POLL_MS = 250;
 
 /**
  * Claims a message's key before its handler runs (with a lease), marks it done
@@ -38,6 +40,24 @@ export class StoreDedupGuard implements DedupGuard {
     });
     if (key === undefined || key === '') return RUN_UNGUARDED;
     const scoped = `${this.scope}:${key}`;
+    // While another claim holds the key, wait here (the delivery stays unacked) until that
+    // claim completes, is released or its lease runs out — a crashed consumer's claims end
+    // with their lease. Requeueing instead would count as a delivery attempt on a quorum queue
+    // (RabbitMQ 3.x), and a few rounds would dead-letter, through the queue's delivery limit,
+    // a message no handler ever ran.
+    const giveUpAt = Date.now() + this.options.lease + IN_PROGRESS_POLL_MS;
+    for (;;) {
+      const decision = await this.claim(scoped, key);
+      if (decision !== 'in-progress') return decision;
+      if (Date.now() >= giveUpAt) {
+        // Held for longer than a lease: a live consumer is slower than the lease. Come back later.
+        return { run: false, settlement: REQUEUE };
+      }
+      await sleep(Math.max(10, Math.min(IN_PROGRESS_POLL_MS, this.options.lease / 4)));
+    }
+  }
+
+  private async claim(scoped: string, key: string): Promise<DedupDecision | 'in-progress'> {
     let claim;
     try {
       claim = await this.options.store.claim(scoped, this.options.lease);
@@ -61,9 +81,7 @@ export class StoreDedupGuard implements DedupGuard {
         this.logger.debug(`${this.scope}: duplicate ${key} acked without running the handler`);
         return { run: false, settlement: DUPLICATE };
       default:
-        // Another consumer is processing the same key right now: come back once it has finished (or its lease ran out).
-        await sleep(Math.min(BUSY_WAIT_MS, this.options.lease));
-        return { run: false, settlement: REQUEUE };
+        return 'in-progress';
     }
   }
 
