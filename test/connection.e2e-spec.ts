@@ -10,7 +10,7 @@ import {
   type ConnectionStatus,
   type RabbitMQModuleRootOptions,
 } from '@warren/rabbitmq';
-import { bootExpectingFailure, CapturingLogger, createApp } from './support/app';
+import { bootExpectingFailure, CapturingLogger, createApp, suiteApps } from './support/app';
 import { AMQP_URL, BrokerAdmin, closeConnectionsNamed, rabbitmqctl, uniqueName, waitFor } from './support/broker';
 
 /** A URL to a port nothing listens on. */
@@ -49,23 +49,8 @@ function rootModule(options: RabbitMQModuleRootOptions) {
 }
 
 describe('connection', () => {
-  let admin: BrokerAdmin;
-  const apps: INestApplicationContext[] = [];
-
-  async function boot(...args: Parameters<typeof createApp>): Promise<INestApplicationContext> {
-    const app = await createApp(...args);
-    apps.push(app);
-    return app;
-  }
-
-  beforeAll(async () => {
-    admin = await BrokerAdmin.connect();
-  });
-
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    await admin?.close();
-  });
+  const suite = suiteApps();
+  const boot = suite.boot;
 
   it('shows its connectionName in the broker', async () => {
     const connectionName = uniqueName('conn.named');
@@ -215,7 +200,7 @@ describe('connection', () => {
     let app: INestApplicationContext;
 
     beforeAll(async () => {
-      admin.track('queue', queue);
+      suite.admin.track('queue', queue);
       app = await boot(
         { imports: [rootModule({ uri: AMQP_URL, connectionName, reconnectTimeInSeconds: 0.2 })], providers: [Consumer] },
         new CapturingLogger(),
@@ -231,7 +216,7 @@ describe('connection', () => {
         await waitFor(() => statuses.length >= 3, 'a reconnect', 10_000);
         expect(statuses.slice(0, 3)).toEqual(['connected', 'disconnected', 'connected']);
         expect(amqp.isConnected).toBe(true);
-        await waitFor(async () => (await admin.consumerCount(queue)) === 1, 'the consumer to re-subscribe');
+        await waitFor(async () => (await suite.admin.consumerCount(queue)) === 1, 'the consumer to re-subscribe');
         await amqp.publish('', queue, { after: 'reconnect' });
         await waitFor(() => app.get(Consumer).received.length === 1, 'the message published after the reconnect');
         expect(app.get(Consumer).received).toEqual([{ after: 'reconnect' }]);

@@ -9,7 +9,7 @@ import {
   type RabbitMQModuleOptions,
   type RabbitMQOptionsFactory,
 } from '@warren/rabbitmq';
-import { bootExpectingFailure, createApp } from './support/app';
+import { bootExpectingFailure, createApp, suiteApps } from './support/app';
 import { AMQP_URL, BrokerAdmin, rabbitmqctl, uniqueName, waitFor } from './support/broker';
 
 /** Sends a message straight to a queue through the default exchange. */
@@ -18,23 +18,8 @@ function sendToQueue(amqp: AmqpConnection, queue: string, payload: unknown): Pro
 }
 
 describe('RabbitMQModule', () => {
-  let admin: BrokerAdmin;
-  const apps: INestApplicationContext[] = [];
-
-  async function boot(...args: Parameters<typeof createApp>): Promise<INestApplicationContext> {
-    const app = await createApp(...args);
-    apps.push(app);
-    return app;
-  }
-
-  beforeAll(async () => {
-    admin = await BrokerAdmin.connect();
-  });
-
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    await admin?.close();
-  });
+  const suite = suiteApps();
+  const boot = suite.boot;
 
   describe('forRootAsync', () => {
     // A ConfigModule look-alike: options come from an injected provider of another module.
@@ -69,10 +54,10 @@ describe('RabbitMQModule', () => {
         ],
       });
       const queue = app.get(AppConfig).queue;
-      admin.track('queue', queue);
+      suite.admin.track('queue', queue);
       expect(app.get(AmqpConnection).isConnected).toBe(true);
       // The queue name only exists in the injected provider: the factory must have run with it.
-      expect(await admin.queueExists(queue)).toBe(true);
+      expect(await suite.admin.queueExists(queue)).toBe(true);
     });
 
     it('builds options with useClass (instantiated inside the module, with its imports)', async () => {
@@ -80,9 +65,9 @@ describe('RabbitMQModule', () => {
         imports: [RabbitMQModule.forRootAsync({ imports: [AppConfigModule], useClass: RabbitConfig })],
       });
       const queue = app.get(AppConfig).queue;
-      admin.track('queue', queue);
+      suite.admin.track('queue', queue);
       expect(app.get(AmqpConnection).isConnected).toBe(true);
-      expect(await admin.queueExists(queue)).toBe(true);
+      expect(await suite.admin.queueExists(queue)).toBe(true);
     });
 
     it('builds options with useExisting (a provider exported by an imported module)', async () => {
@@ -91,9 +76,9 @@ describe('RabbitMQModule', () => {
       });
       const config = app.get(RabbitConfig);
       const queue = (config.createRabbitMQOptions().queues ?? [])[0].name;
-      admin.track('queue', queue);
+      suite.admin.track('queue', queue);
       expect(app.get(AmqpConnection).isConnected).toBe(true);
-      expect(await admin.queueExists(queue)).toBe(true);
+      expect(await suite.admin.queueExists(queue)).toBe(true);
     });
   });
 
@@ -109,12 +94,12 @@ describe('RabbitMQModule', () => {
 
     it('is global by default: a feature module that does not import it can inject AmqpConnection', async () => {
       const queue = uniqueName('module.global');
-      admin.track('queue', queue);
+      suite.admin.track('queue', queue);
       const app = await boot({ imports: [RabbitMQModule.forRoot({ uri: AMQP_URL, queues: [{ name: queue }] }), FeatureModule] });
       const feature = app.get(FeatureService);
       expect(feature.amqp).toBe(app.get(AmqpConnection));
       await feature.amqp!.publish('', queue, { via: 'feature' });
-      await waitFor(async () => (await admin.messageCount(queue)) === 1, 'the feature module publish');
+      await waitFor(async () => (await suite.admin.messageCount(queue)) === 1, 'the feature module publish');
     });
 
     it('is not visible to other modules with global: false', async () => {
@@ -157,7 +142,7 @@ describe('RabbitMQModule', () => {
     let app: INestApplicationContext;
 
     beforeAll(async () => {
-      admin.track('queue', queueDefault, queueSecond);
+      suite.admin.track('queue', queueDefault, queueSecond);
       app = await boot({
         imports: [
           RabbitMQModule.forRoot({ uri: AMQP_URL }),
@@ -189,10 +174,10 @@ describe('RabbitMQModule', () => {
       // The handler belongs to the second connection: the default one does not know it.
       await expect(first.cancelConsumer('OnSecond.on')).rejects.toThrow(/No handler named 'OnSecond.on'/);
       await second.cancelConsumer('OnSecond.on');
-      await waitFor(async () => (await admin.consumerCount(queueSecond)) === 0, 'consumer cancelled on the second connection');
-      expect(await admin.consumerCount(queueDefault)).toBe(1);
+      await waitFor(async () => (await suite.admin.consumerCount(queueSecond)) === 0, 'consumer cancelled on the second connection');
+      expect(await suite.admin.consumerCount(queueDefault)).toBe(1);
       await second.resumeConsumer('OnSecond.on');
-      await waitFor(async () => (await admin.consumerCount(queueSecond)) === 1, 'consumer resumed');
+      await waitFor(async () => (await suite.admin.consumerCount(queueSecond)) === 1, 'consumer resumed');
     });
   });
 
@@ -217,7 +202,7 @@ describe('RabbitMQModule', () => {
       expect(error.problems[0]).toContain("'analytics'");
       expect(error.problems[1]).toContain("'reporting'");
       // Nothing was consumed before start-up failed.
-      expect(await admin.queueExists(queue)).toBe(false);
+      expect(await suite.admin.queueExists(queue)).toBe(false);
     });
 
     it('lists every invalid option in one InvalidOptionsError', async () => {
@@ -261,7 +246,7 @@ describe('RabbitMQModule', () => {
     let appB: INestApplicationContext;
 
     beforeAll(async () => {
-      admin.track('queue', decoratorQueue, queueA, queueB);
+      suite.admin.track('queue', decoratorQueue, queueA, queueB);
       appA = await boot({
         imports: [RabbitMQModule.forRoot({ uri: AMQP_URL, connectionName: uniqueName('app-a'), handlers: { 'TenantHandler.on': { queue: queueA } } })],
         providers: [TenantHandler],
@@ -273,8 +258,8 @@ describe('RabbitMQModule', () => {
     });
 
     it('overrides handler options from the module options by handler name', async () => {
-      await waitFor(async () => (await admin.consumerCount(queueA)) === 1 && (await admin.consumerCount(queueB)) === 1, 'one consumer on each configured queue');
-      expect(await admin.queueExists(decoratorQueue)).toBe(false);
+      await waitFor(async () => (await suite.admin.consumerCount(queueA)) === 1 && (await suite.admin.consumerCount(queueB)) === 1, 'one consumer on each configured queue');
+      expect(await suite.admin.queueExists(decoratorQueue)).toBe(false);
     });
 
     it('gives each application its own connection, registry and handler instances', async () => {
@@ -295,13 +280,12 @@ describe('RabbitMQModule', () => {
     });
 
     it('keeps working in one application after the other is closed', async () => {
-      await appA.close();
-      apps.splice(apps.indexOf(appA), 1);
+      await suite.close(appA);
       const amqpB = appB.get(AmqpConnection);
       expect(amqpB.isConnected).toBe(true);
       await sendToQueue(amqpB, queueB, { for: 'b', again: true });
       await waitFor(() => appB.get(TenantHandler).received.length === 2, 'B still consuming');
-      expect(await admin.consumerCount(queueA)).toBe(0);
+      expect(await suite.admin.consumerCount(queueA)).toBe(0);
     });
   });
 });

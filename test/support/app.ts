@@ -1,5 +1,6 @@
 import { ConsoleLogger, Logger, type INestApplicationContext, type LoggerService, type ModuleMetadata } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
+import { BrokerAdmin } from './broker';
 
 /** Boots a Nest application context from module metadata and returns it initialised. */
 export async function createApp(metadata: ModuleMetadata, logger?: LoggerService): Promise<INestApplicationContext> {
@@ -7,6 +8,38 @@ export async function createApp(metadata: ModuleMetadata, logger?: LoggerService
   moduleRef.useLogger(logger ?? (process.env.TEST_LOGS ? new Logger() : ['error']));
   await moduleRef.init();
   return moduleRef;
+}
+
+/**
+ * The apps a suite boots, all closed in its afterAll, and a raw broker admin
+ * opened in beforeAll and closed (with what it tracked) after the apps.
+ */
+export function suiteApps(): { readonly admin: BrokerAdmin; boot: typeof createApp; close(app: INestApplicationContext): Promise<void> } {
+  const apps: INestApplicationContext[] = [];
+  let admin: BrokerAdmin | undefined;
+  beforeAll(async () => {
+    admin = await BrokerAdmin.connect();
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    await admin?.close();
+  });
+  return {
+    get admin(): BrokerAdmin {
+      if (!admin) throw new Error('suiteApps().admin is only available inside tests');
+      return admin;
+    },
+    async boot(...args: Parameters<typeof createApp>): Promise<INestApplicationContext> {
+      const app = await createApp(...args);
+      apps.push(app);
+      return app;
+    },
+    /** Closes one app before the end of the suite. */
+    async close(app: INestApplicationContext): Promise<void> {
+      apps.splice(apps.indexOf(app), 1);
+      await app.close();
+    },
+  };
 }
 
 /**
