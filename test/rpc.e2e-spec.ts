@@ -209,10 +209,11 @@ describe('RPC', () => {
         const clientAmqp = client.get(AmqpConnection);
         const calls = [1, 2, 3].map((n) => failure(clientAmqp.request({ exchange, routingKey: 'raw.slow', payload: { n }, timeout: 8000 })));
         await waitFor(() => held.length === 3, 'the server to hold all three requests');
-        const started = Date.now();
         expect(await closeConnectionsNamed(connectionName)).toBe(1);
+        // Timed from the close (rabbitmqctl itself can take seconds on a busy machine).
+        const closedAt = Date.now();
         const errors = await Promise.all(calls);
-        expect(Date.now() - started).toBeLessThan(2000);
+        expect(Date.now() - closedAt).toBeLessThan(2000);
         for (const error of errors) {
           expect(error).toBeInstanceOf(ConnectionClosedError);
           expect((error as ConnectionClosedError).code).toBe('CONNECTION_CLOSED');

@@ -48,6 +48,7 @@ export { PublishNackedError } from './errors/publish-nacked.error';
 export { PublishFailedError } from './errors/publish-failed.error';
 export { UnroutableMessageError } from './errors/unroutable-message.error';
 export { MessageTooLargeError } from './errors/message-too-large.error';
+export { MessageEncodingError } from './errors/message-encoding.error';
 export { MessageDeserializationError } from './errors/message-deserialization.error';
 export { NoHandlerError } from './errors/no-handler.error';
 export { TopologyError } from './errors/topology.error';

@@ -21,4 +21,6 @@ export const WARREN_HEADERS = {
   originalRoutingKey: 'warren-original-routing-key',
   /** The queue a retried or dead-lettered message came from. */
   originalQueue: 'warren-original-queue',
+  /** Set by the publisher on a message without a messageId, so that a basic.return is matched to its publish. */
+  publishId: 'warren-publish-id',
 } as const;

@@ -5,6 +5,7 @@ import type { Observable } from 'rxjs';
 import { ConsumerRegistry, type RouteEnhancer } from '../consumer/consumer-registry';
 import type { HandlerDescriptor } from '../consumer/handler-descriptor';
 import type { HandlerStats } from '../consumer/handler-stats';
+import { MessageEncodingError } from '../errors/message-encoding.error';
 import { MessageTooLargeError } from '../errors/message-too-large.error';
 import type { ResolvedOptions } from '../options/resolve-options';
 import { Publisher } from '../publisher/publisher';
@@ -120,7 +121,10 @@ export class AmqpConnection {
   /**
    * Publishes and resolves when the broker confirms. Rejects with
    * PublishTimeoutError, PublishNackedError, UnroutableMessageError (mandatory,
-   * the default), PublishFailedError (e.g. no such exchange) or MessageTooLargeError.
+   * the default), PublishFailedError (the broker refused it: no such exchange, no
+   * permission, a property it does not accept), MessageEncodingError (a value that
+   * cannot be encoded; nothing was sent) or MessageTooLargeError. Whatever one
+   * message does, other publishes are not affected.
    */
   publish<T = unknown>(exchange: string, routingKey: string, message: T, options?: PublishOptions): Promise<void> {
     const serializer = options?.serializer ?? this.options.serializer;
@@ -128,7 +132,7 @@ export class AmqpConnection {
     try {
       content = serializer.serialize(message);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(MessageEncodingError.fromSerializer(exchange, routingKey, message, error));
     }
     if (content.length > this.options.maxMessageSize) {
       return Promise.reject(new MessageTooLargeError(content.length, this.options.maxMessageSize, `published to exchange '${exchange}'`));
@@ -175,7 +179,12 @@ export class AmqpConnection {
    */
   async request<TResponse = unknown, TPayload = unknown>(request: RequestOptions<TPayload>): Promise<TResponse> {
     const timeout = request.timeout ?? this.options.rpcTimeout;
-    const content = this.options.serializer.serialize(request.payload);
+    let content: Buffer;
+    try {
+      content = this.options.serializer.serialize(request.payload);
+    } catch (error) {
+      throw MessageEncodingError.fromSerializer(request.exchange, request.routingKey, request.payload, error);
+    }
     if (content.length > this.options.maxMessageSize) {
       throw new MessageTooLargeError(content.length, this.options.maxMessageSize, `sent as a request to '${request.routingKey}'`);
     }

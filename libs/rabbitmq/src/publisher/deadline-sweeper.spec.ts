@@ -51,3 +51,40 @@ describe('DeadlineSweeper', () => {
     sweeper.stop();
   });
 });
+
+describe('DeadlineSweeper buckets', () => {
+  it('forgets a timeout value once nothing waits under it, and stops its timer', () => {
+    const sweeper = new DeadlineSweeper<{ done: boolean; deadline: number }>((item, timeout) => {
+      item.done = true;
+      sweeper.release(timeout);
+    });
+    for (let timeout = 1; timeout <= 1000; timeout++) {
+      const item = { done: false, deadline: 0 };
+      sweeper.add(item, timeout, 0);
+      if (timeout % 2 === 0) {
+        item.done = true;
+        sweeper.release(timeout);
+      }
+    }
+    expect(sweeper.bucketCount).toBe(500);
+    sweeper.sweep(2000);
+    expect(sweeper.bucketCount).toBe(0);
+    expect(sweeper.size).toBe(0);
+  });
+
+  it('keeps an entry added under the same timeout while that timeout is being swept', () => {
+    const expired: string[] = [];
+    const sweeper: DeadlineSweeper<{ id: string; done: boolean; deadline: number }> = new DeadlineSweeper((item, timeout) => {
+      expired.push(item.id);
+      item.done = true;
+      sweeper.release(timeout);
+      if (item.id === 'a') sweeper.add({ id: 'again', done: false, deadline: 0 }, timeout, 5_000);
+    });
+    sweeper.add({ id: 'a', done: false, deadline: 0 }, 100, 0);
+    sweeper.sweep(1_000);
+    expect(sweeper.bucketCount).toBe(1);
+    sweeper.sweep(6_000);
+    expect(expired).toEqual(['a', 'again']);
+    sweeper.stop();
+  });
+});

@@ -90,10 +90,17 @@ export class DeadlineSweeper<T extends Expirable> {
     this.timer = undefined;
   }
 
+  /** Buckets currently held (one per distinct timeout with entries not yet dropped). */
+  get bucketCount(): number {
+    return this.buckets.size;
+  }
+
   private advance(timeoutMs: number, bucket: Bucket<T>, head: number): void {
     if (head === bucket.entries.length) {
-      bucket.entries.length = 0;
-      bucket.head = 0;
+      // Nothing left under this timeout: forget it, so a stream of distinct timeout values
+      // holds no memory and costs the sweep nothing; with no bucket left, the timer stops.
+      if (this.buckets.get(timeoutMs) === bucket) this.buckets.delete(timeoutMs);
+      if (this.buckets.size === 0) this.stop();
       return;
     }
     if (head > 1024 && head * 2 > bucket.entries.length) {
@@ -102,6 +109,5 @@ export class DeadlineSweeper<T extends Expirable> {
     } else {
       bucket.head = head;
     }
-    void timeoutMs;
   }
 }

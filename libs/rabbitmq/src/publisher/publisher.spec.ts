@@ -11,15 +11,25 @@ import { Publisher } from './publisher';
 type Confirm = ((error: Error | null) => void) | null;
 
 /**
- * A confirm channel that keeps its confirm window the way amqplib 0.10 does, including how it
- * fails the window on close: it calls callbacks in order and stops at the first slot already
- * confirmed out of order, so the callbacks after that gap are never called.
+ * A confirm channel that keeps its confirm window the way amqplib 0.10 does: the confirm
+ * callback is queued before the message is written, a server close emits 'error' (with
+ * the reply code, class and method) and then 'close', and the window is failed from
+ * amqplib's own 'close' listener — in order, stopping at the first slot already confirmed
+ * out of order, so the callbacks after that gap are never called.
  */
 class FakeConfirmChannel extends EventEmitter {
   readonly written: string[] = [];
   private readonly window: Confirm[] = [];
   private lwm = 1;
   private closed = false;
+
+  constructor() {
+    super();
+    this.on('close', () => {
+      let callback: Confirm | undefined;
+      while ((callback = this.window.shift())) callback(new Error('channel closed'));
+    });
+  }
 
   publish(_exchange: string, _routingKey: string, content: Buffer, _options: unknown, confirm: Confirm): boolean {
     this.window.push(confirm);
@@ -39,11 +49,17 @@ class FakeConfirmChannel extends EventEmitter {
     callback?.(nack ? new Error('message nacked') : null);
   }
 
+  /** The broker closes the channel because of a basic.publish (class 60, method 40). */
+  refuse(code: number, text: string): void {
+    const error = Object.assign(new Error(text), { code, classId: 60, methodId: 40 });
+    this.emit('error', error);
+    this.closed = true;
+    this.emit('close');
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    let callback: Confirm | undefined;
-    while ((callback = this.window.shift())) callback(new Error('channel closed'));
     this.emit('close');
   }
 
@@ -61,7 +77,9 @@ class FakeConnection {
 
 function setUp(connected = true) {
   const status$ = new BehaviorSubject<ConnectionStatus>(connected ? 'connected' : 'connecting');
-  const channels: ManagedChannel[] = [];
+  const managed = new Map<string, ManagedChannel>();
+  const connection = new FakeConnection();
+  let opened = false;
   const host = {
     status$,
     get isConnected() {
@@ -69,78 +87,162 @@ function setUp(connected = true) {
     },
     createChannel(name: string, options: ManagedChannelOptions) {
       const channel = new ManagedChannel(name, options, new Logger('test'), () => undefined);
-      channels.push(channel);
+      managed.set(name, channel);
+      if (opened) void channel.open(connection as unknown as ChannelModel);
       return channel;
     },
   } as unknown as ConnectionHost;
   const publisher = new Publisher(host, 'default');
-  const connection = new FakeConnection();
-  return { publisher, connection, status$, managed: channels[0], open: () => channels[0].open(connection as unknown as ChannelModel) };
+  const current = (name: string): FakeConfirmChannel => managed.get(name)?.channel as unknown as FakeConfirmChannel;
+  return {
+    publisher,
+    connection,
+    status$,
+    /** The main channel's current amqplib channel. */
+    main: () => current('publisher'),
+    probe: () => current('publisher-probe'),
+    open: async () => {
+      opened = true;
+      await managed.get('publisher')?.open(connection as unknown as ChannelModel);
+    },
+    closeAll: async () => {
+      publisher.close();
+      await Promise.all([...managed.values()].map((m) => m.close()));
+    },
+  };
 }
 
 const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const send = (publisher: Publisher, body: string, timeoutMs = 5_000): Promise<void> => publisher.publish('x', 'k', Buffer.from(body), { messageId: body }, timeoutMs);
+const send = (publisher: Publisher, body: string, timeoutMs = 5_000, exchange = 'x'): Promise<void> =>
+  publisher.publish(exchange, 'k', Buffer.from(body), { messageId: body }, timeoutMs);
+
+/** The first publish to an exchange goes alone on the probe channel; once confirmed, the exchange is proven. */
+async function prove(t: ReturnType<typeof setUp>, exchange = 'x'): Promise<void> {
+  const done = send(t.publisher, `proof-${exchange}`, 5_000, exchange);
+  await tick();
+  t.probe().settle(t.probe().written.length);
+  await done;
+}
 
 describe('Publisher', () => {
   it('re-sends every unconfirmed message when its channel closes, also those amqplib never calls back', async () => {
-    const { publisher, connection, open, managed } = setUp();
-    await open();
+    const t = setUp();
+    const { publisher } = t;
+    await t.open();
+    await prove(t);
     const outcomes: string[] = [];
     const all = ['a', 'b', 'c'].map((body) => send(publisher, body).then(() => outcomes.push(body)));
-    const first = connection.channels[0];
+    const first = t.main();
     expect(first.written).toEqual(['a', 'b', 'c']);
     first.settle(2); // b confirmed out of order: a gap in the window
     await first.close(); // amqplib calls back 'a' only, stops at the gap, never calls 'c'
     await tick(150); // the managed channel reopens after 100 ms
-    const second = connection.channels[1];
+    const second = t.main();
+    expect(second).not.toBe(first);
     expect(second.written).toEqual(['a', 'c']);
     second.settle(1);
     second.settle(2);
     await Promise.all(all);
     expect(outcomes.sort()).toEqual(['a', 'b', 'c']);
     expect(publisher.pendingCount).toBe(0);
-    publisher.close();
-    await managed.close();
+    await t.closeAll();
   });
 
   it('keeps re-sending a nacked message on fresh channels until it is confirmed', async () => {
-    const { publisher, connection, open, managed } = setUp();
-    await open();
-    const done = send(publisher, 'q');
-    connection.channels[0].settle(1, true);
+    const t = setUp();
+    await t.open();
+    await prove(t);
+    const first = t.main();
+    const done = send(t.publisher, 'q');
+    first.settle(1, true);
     await tick(250);
-    connection.channels[1].settle(1, true); // the fresh channel is poisoned too
+    const second = t.main();
+    expect(second).not.toBe(first);
+    expect(second.written).toEqual(['q']);
+    second.settle(1, true); // the fresh channel is poisoned too
     await tick(500);
-    expect(connection.channels[2].written).toEqual(['q']);
-    connection.channels[2].settle(1);
+    expect(t.main()).not.toBe(second);
+    expect(t.main().written).toEqual(['q']);
+    t.main().settle(1);
     await expect(done).resolves.toBeUndefined();
-    publisher.close();
-    await managed.close();
+    await t.closeAll();
   });
 
   it('reports the nack when the publish timeout passes between re-sends', async () => {
-    const { publisher, connection, open, managed } = setUp();
-    await open();
-    const done = send(publisher, 'n', 300);
-    connection.channels[0].settle(1, true);
+    const t = setUp();
+    await t.open();
+    await prove(t);
+    const done = send(t.publisher, 'n', 300);
+    t.main().settle(1, true);
     await tick(150);
-    connection.channels[1].settle(1, true);
+    t.main().settle(1, true);
     await expect(done).rejects.toBeInstanceOf(PublishNackedError);
     await expect(done).rejects.toMatchObject({ nacks: 2 });
-    publisher.close();
-    await managed.close();
+    await t.closeAll();
   });
 
   it('holds messages published while connecting until every channel is set up', async () => {
-    const { publisher, connection, open, status$, managed } = setUp(false);
-    await open(); // the publisher's channel is ready, the handlers' are not yet
-    const done = send(publisher, 'early');
-    expect(connection.channels[0].written).toEqual([]);
-    status$.next('connected');
-    expect(connection.channels[0].written).toEqual(['early']);
-    connection.channels[0].settle(1);
+    const t = setUp(false);
+    await t.open(); // the publisher's channel is ready, the handlers' are not yet
+    const done = send(t.publisher, 'early');
+    expect(t.main().written).toEqual([]);
+    t.status$.next('connected');
+    await tick();
+    expect(t.probe().written).toEqual(['early']);
+    t.probe().settle(1);
     await expect(done).resolves.toBeUndefined();
-    publisher.close();
-    await managed.close();
+    await t.closeAll();
+  });
+
+  it('after a nack, re-sends only the nacked message and replaces the channel once the others are confirmed', async () => {
+    const t = setUp();
+    await t.open();
+    await prove(t);
+    const first = t.main();
+    const all = ['a', 'b', 'c'].map((body) => send(t.publisher, body));
+    first.settle(2, true); // b nacked
+    const late = send(t.publisher, 'd'); // not written to a channel that nacked
+    expect(first.written).toEqual(['a', 'b', 'c']);
+    first.settle(1);
+    first.settle(3);
+    await tick(250);
+    const second = t.main();
+    expect(second).not.toBe(first);
+    expect(second.written.sort()).toEqual(['b', 'd']);
+    second.settle(1);
+    second.settle(2);
+    await Promise.all([...all, late]);
+    await t.closeAll();
+  });
+
+  it('sends the first publish to an exchange alone on the probe channel; a refusal fails only that one', async () => {
+    const t = setUp();
+    await t.open();
+    await prove(t, 'good');
+    const good = ['g1', 'g2'].map((body) => send(t.publisher, body, 5_000, 'good'));
+    const bad = send(t.publisher, 'bad', 5_000, 'forbidden');
+    const behind = send(t.publisher, 'bad2', 5_000, 'forbidden');
+    await tick();
+    expect(t.main().written).toEqual(['g1', 'g2']);
+    expect(t.probe().written).toEqual(['proof-good', 'bad']);
+    t.probe().refuse(403, "ACCESS_REFUSED - access to exchange 'forbidden' in vhost '/' refused for user 'guest'");
+    await expect(bad).rejects.toMatchObject({ name: 'PublishFailedError', replyCode: 403, sent: true });
+    await expect(behind).rejects.toMatchObject({ name: 'PublishFailedError', replyCode: 403, sent: false });
+    t.main().settle(1);
+    t.main().settle(2);
+    await Promise.all(good);
+    await t.closeAll();
+  });
+
+  it('rejects a message amqplib cannot encode before writing anything', async () => {
+    const t = setUp();
+    await t.open();
+    await prove(t);
+    const error = await t.publisher
+      .publish('x', 'k', Buffer.from('z'), { headers: { big: BigInt(1) } }, 5_000)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'MessageEncodingError', code: 'MESSAGE_ENCODING', field: 'headers.big', valueType: 'bigint' });
+    expect(t.main().written).toEqual([]);
+    await t.closeAll();
   });
 });

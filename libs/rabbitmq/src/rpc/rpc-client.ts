@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import type { Channel, ConsumeMessage, Message, Options } from 'amqplib';
+import type { Channel, ConfirmChannel, ConsumeMessage, Message, Options } from 'amqplib';
 import type { ConnectionHost } from '../connection/connection-host';
 import type { ManagedChannel } from '../connection/managed-channel';
 import { ConnectionClosedError } from '../errors/connection-closed.error';
+import { MessageEncodingError } from '../errors/message-encoding.error';
+import { PublishFailedError } from '../errors/publish-failed.error';
+import { PublishNackedError } from '../errors/publish-nacked.error';
 import { RpcRemoteError, type RemoteErrorPayload } from '../errors/rpc-remote.error';
 import { RpcReplyInvalidError } from '../errors/rpc-reply-invalid.error';
 import { RpcTimeoutError } from '../errors/rpc-timeout.error';
 import { UnroutableMessageError } from '../errors/unroutable-message.error';
+import { findEncodingProblem } from '../publisher/publish-encoding';
 import type { Serializer } from '../publisher/serializer';
 import { WARREN_HEADERS } from '../rabbitmq.constants';
 
@@ -18,7 +22,12 @@ interface PendingCall {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
+  /** Runs when the call settles (closes a request's own channel). */
+  cleanup?: () => void;
 }
+
+/** How a first request of its kind went: accepted by the broker, refused (with the broker's code), or neither. */
+type ProbeOutcome = { accepted: true } | { accepted: false; refusal?: { code: number; text: string } };
 
 /** A request ready to send: body and properties built by the caller. */
 export interface OutgoingRequest {
@@ -29,21 +38,34 @@ export interface OutgoingRequest {
   timeoutMs: number;
 }
 
+/** AMQP reply codes with which the broker refuses a publish for its exchange, not for the message. */
+const EXCHANGE_REFUSALS = new Set([403, 404]);
+
 /**
  * Requests over direct reply-to: one channel consumes `amq.rabbitmq.reply-to`
  * and publishes every request (the broker requires both on the same channel).
  * Calls are matched by correlation id; each settles exactly once — reply, error
- * reply, return (no server bound), timeout, or connection loss — and leaves no
- * timer or map entry behind.
+ * reply, return (no server bound), refusal, timeout, or connection loss — and
+ * leaves no timer or map entry behind.
+ *
+ * One bad request never fails the others: a request that cannot be encoded is
+ * rejected before it is sent, and the first request to an exchange (or with a new
+ * `userId`) goes on a confirm channel of its own, since a refusal closes the channel
+ * it came on and every reply due there would be lost. Once the broker accepted one,
+ * requests of that kind share the main channel.
  */
 export class RpcClient {
   private readonly channel: ManagedChannel;
   private readonly pending = new Map<string, PendingCall>();
   private readonly prefix = randomBytes(6).toString('hex');
   private sequence = 0;
+  /** Kinds of request (exchange and userId) the broker accepted on this connection. */
+  private readonly proven = new Set<string>();
+  /** First requests of a kind in flight on their own channel: the others of that kind wait for the outcome. */
+  private readonly probes = new Map<string, Promise<ProbeOutcome>>();
 
   constructor(
-    host: ConnectionHost,
+    private readonly host: ConnectionHost,
     private readonly connectionName: string,
     private readonly serializer: Serializer,
   ) {
@@ -63,6 +85,16 @@ export class RpcClient {
   }
 
   async request(request: OutgoingRequest): Promise<unknown> {
+    const { exchange, routingKey, timeoutMs } = request;
+    request.options.replyTo = REPLY_TO;
+    const problem = findEncodingProblem(exchange, routingKey, request.content, request.options);
+    if (problem) throw new MessageEncodingError(String(exchange), String(routingKey), problem.field, problem.valueType, problem.problem);
+    const kind = kindOf(request);
+    if (!this.proven.has(kind)) return this.requestAlone(request, kind);
+    return this.requestShared(request);
+  }
+
+  private async requestShared(request: OutgoingRequest): Promise<unknown> {
     const { exchange, routingKey, timeoutMs } = request;
     const startedAt = Date.now();
     let channel = this.channel.channel;
@@ -84,6 +116,87 @@ export class RpcClient {
       try {
         sendChannel.publish(exchange, routingKey, request.content, request.options);
       } catch (error) {
+        this.settle(correlationId, new ConnectionClosedError(this.connectionName, 'before the request was sent'));
+      }
+    });
+  }
+
+  /**
+   * The first request of its kind: waits for one already in flight, then goes on the
+   * shared channel if the broker accepted that one, or on a channel of its own.
+   */
+  private async requestAlone(request: OutgoingRequest, kind: string): Promise<unknown> {
+    for (let inFlight = this.probes.get(kind); inFlight !== undefined; inFlight = this.probes.get(kind)) {
+      const outcome = await inFlight;
+      if (this.proven.has(kind)) return this.requestShared(request);
+      if (!outcome.accepted && outcome.refusal && EXCHANGE_REFUSALS.has(outcome.refusal.code)) {
+        throw new PublishFailedError(request.exchange, request.routingKey, outcome.refusal.code, outcome.refusal.text, false);
+      }
+    }
+    let resolveProbe!: (outcome: ProbeOutcome) => void;
+    const probe = new Promise<ProbeOutcome>((resolve) => (resolveProbe = resolve));
+    // Out of the map before the waiters resume, so that they see the outcome, not this probe again.
+    const report = (outcome: ProbeOutcome): void => {
+      if (this.probes.get(kind) === probe) this.probes.delete(kind);
+      resolveProbe(outcome);
+    };
+    this.probes.set(kind, probe);
+    try {
+      return await this.sendOnOwnChannel(request, kind, report);
+    } finally {
+      report({ accepted: false });
+    }
+  }
+
+  /** Sends one request on a confirm channel of its own, kept open until the call settles. */
+  private async sendOnOwnChannel(request: OutgoingRequest, kind: string, report: (outcome: ProbeOutcome) => void): Promise<unknown> {
+    const { exchange, routingKey, timeoutMs } = request;
+    if (!this.channel.channel) await this.channel.waitUntilOpen(timeoutMs);
+    const connection = this.host.connection;
+    if (!connection) throw new RpcTimeoutError(exchange, routingKey, timeoutMs);
+    let channel: ConfirmChannel;
+    try {
+      channel = await connection.createConfirmChannel();
+    } catch {
+      throw new ConnectionClosedError(this.connectionName, 'before the request was sent');
+    }
+    let refusal: { code: number; text: string } | undefined;
+    channel.on('error', (error: Error & { code?: unknown; classId?: unknown; methodId?: unknown }) => {
+      // The broker closed the channel because of this basic.publish (class 60, method 40).
+      if (typeof error.code === 'number' && error.classId === 60 && error.methodId === 40) refusal = { code: error.code, text: error.message };
+    });
+    channel.on('return', (message: Message) => this.onReturn(message));
+    try {
+      await channel.consume(REPLY_TO, (message) => message && this.onReply(message), { noAck: true });
+    } catch {
+      await channel.close().catch(() => undefined);
+      throw new ConnectionClosedError(this.connectionName, 'before the request was sent');
+    }
+    const correlationId = `${this.prefix}.${++this.sequence}`;
+    request.options.correlationId = correlationId;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(correlationId, new RpcTimeoutError(exchange, routingKey, timeoutMs)), timeoutMs);
+      const cleanup = (): void => void channel.close().catch(() => undefined);
+      this.pending.set(correlationId, { exchange, routingKey, resolve, reject, timer, cleanup });
+      channel.once('close', () => {
+        if (refusal) {
+          report({ accepted: false, refusal });
+          this.settle(correlationId, new PublishFailedError(exchange, routingKey, refusal.code, refusal.text, true));
+        } else {
+          report({ accepted: false });
+          this.settle(correlationId, new ConnectionClosedError(this.connectionName, 'while waiting for the reply; the request may or may not have been processed'));
+        }
+      });
+      try {
+        channel.publish(exchange, routingKey, request.content, request.options, (error) => {
+          if (error) {
+            if (refusal === undefined) this.settle(correlationId, new PublishNackedError(exchange, routingKey));
+            return;
+          }
+          this.proven.add(kind);
+          report({ accepted: true });
+        });
+      } catch {
         this.settle(correlationId, new ConnectionClosedError(this.connectionName, 'before the request was sent'));
       }
     });
@@ -128,6 +241,7 @@ export class RpcClient {
     if (!call) return;
     this.pending.delete(id);
     clearTimeout(call.timer);
+    call.cleanup?.();
     if (error) call.reject(error);
     else call.resolve(value);
   }
@@ -137,6 +251,12 @@ export class RpcClient {
     const error = new ConnectionClosedError(this.connectionName, what);
     for (const id of [...this.pending.keys()]) this.settle(id, error);
   }
+}
+
+/** What the broker checks a request by, beyond its body: the exchange, and the userId when set. */
+function kindOf(request: OutgoingRequest): string {
+  const userId = request.options.userId;
+  return userId === undefined || userId === null ? request.exchange : `${request.exchange}\u0000${userId}`;
 }
 
 function toRemotePayload(value: unknown): RemoteErrorPayload {
