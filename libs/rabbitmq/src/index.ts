@@ -44,6 +44,7 @@ export { InvalidOptionsError } from './errors/invalid-options.error';
 export { ConnectionFailedError } from './errors/connection-failed.error';
 export { ConnectionClosedError } from './errors/connection-closed.error';
 export { PublishTimeoutError } from './errors/publish-timeout.error';
+export { BrokerBlockedError } from './errors/broker-blocked.error';
 export { PublishNackedError } from './errors/publish-nacked.error';
 export { PublishFailedError } from './errors/publish-failed.error';
 export { UnroutableMessageError } from './errors/unroutable-message.error';
