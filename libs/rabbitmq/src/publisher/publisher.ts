@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Channel, ConfirmChannel, Message, Options } from 'amqplib';
+import { BrokerBlockedError } from '../errors/broker-blocked.error';
 import { ConnectionClosedError } from '../errors/connection-closed.error';
 import { MessageEncodingError } from '../errors/message-encoding.error';
 import { PublishFailedError } from '../errors/publish-failed.error';
@@ -216,8 +217,9 @@ export class Publisher {
     return userId !== undefined && userId !== null && !this.provenUsers.has(userId);
   }
 
+  /** While the broker blocks the connection (memory or disk alarm) nothing is written: what waits was never sent, so a caller may retry it safely. */
   private canWriteMain(channel: ConfirmChannel): boolean {
-    return this.host.isConnected && !this.draining && channel !== this.retiring;
+    return this.host.isConnected && !this.host.isBlocked && !this.draining && channel !== this.retiring;
   }
 
   /** Records how the broker closed a channel, and that it is closing, before amqplib fails its confirm callbacks. */
@@ -406,7 +408,7 @@ export class Publisher {
     if (moved) this.flush();
     if (next === undefined) return;
     const channel = this.probe().confirmChannel;
-    if (!channel || !this.host.isConnected) {
+    if (!channel || !this.host.isConnected || this.host.isBlocked) {
       this.unproven.unshift(next);
       return;
     }
@@ -509,8 +511,11 @@ export class Publisher {
     this.nacked.delete(pending);
     const channel = pending.channel;
     // Nacked and not on a channel now (waiting for its re-send): the nack is what went wrong.
+    const blockedBy = this.host.blockedReason;
     if (pending.nacks > 0 && channel === undefined) {
       this.settle(pending, this.nackError(pending));
+    } else if (blockedBy !== undefined) {
+      this.settle(pending, new BrokerBlockedError(pending.exchange, pending.routingKey, timeoutMs, blockedBy, pending.sent));
     } else {
       this.settle(pending, new PublishTimeoutError(pending.exchange, pending.routingKey, timeoutMs, this.host.isConnected, pending.sent));
     }

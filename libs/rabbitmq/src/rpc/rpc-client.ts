@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Channel, ConfirmChannel, ConsumeMessage, Message, Options } from 'amqplib';
 import type { ConnectionHost } from '../connection/connection-host';
 import type { ManagedChannel } from '../connection/managed-channel';
+import { BrokerBlockedError } from '../errors/broker-blocked.error';
 import { ConnectionClosedError } from '../errors/connection-closed.error';
 import { MessageEncodingError } from '../errors/message-encoding.error';
 import { PublishFailedError } from '../errors/publish-failed.error';
@@ -89,9 +90,30 @@ export class RpcClient {
     request.options.replyTo = REPLY_TO;
     const problem = findEncodingProblem(exchange, routingKey, request.content, request.options);
     if (problem) throw new MessageEncodingError(String(exchange), String(routingKey), problem.field, problem.valueType, problem.problem);
+    if (this.host.isBlocked) await this.waitWhileBlocked(request);
     const kind = kindOf(request);
     if (!this.proven.has(kind)) return this.requestAlone(request, kind);
     return this.requestShared(request);
+  }
+
+  /**
+   * The broker blocks publishers (memory or disk alarm) and would not read a request now:
+   * wait for the alarm to clear, up to the request's timeout; the request is then not sent.
+   */
+  private waitWhileBlocked(request: OutgoingRequest): Promise<void> {
+    const reason = this.host.blockedReason ?? 'blocked';
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        subscription.unsubscribe();
+        reject(new BrokerBlockedError(request.exchange, request.routingKey, request.timeoutMs, this.host.blockedReason ?? reason, false));
+      }, request.timeoutMs);
+      const subscription = this.host.status$.subscribe((status) => {
+        if (status === 'blocked') return;
+        clearTimeout(timer);
+        queueMicrotask(() => subscription.unsubscribe());
+        resolve();
+      });
+    });
   }
 
   private async requestShared(request: OutgoingRequest): Promise<unknown> {
