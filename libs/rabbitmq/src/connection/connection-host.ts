@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { Duplex } from 'node:stream';
 import type { ChannelModel } from 'amqplib';
 import { AmqpConnectionManagerClass, type AmqpConnectionManager } from 'amqp-connection-manager';
 import { BehaviorSubject } from 'rxjs';
@@ -7,6 +8,7 @@ import type { ResolvedOptions } from '../options/resolve-options';
 import type { ConnectionStatus } from './connection-status';
 import { ManagedChannel, type ManagedChannelOptions } from './managed-channel';
 import { maskUrl } from './mask-url';
+import { settleWithin } from './settle-within';
 
 /**
  * Owns one broker connection (through amqp-connection-manager: failover across
@@ -22,6 +24,9 @@ export class ConnectionHost {
   private current?: ChannelModel;
   private connectedOnce = false;
   private readonly masked: string[];
+  /** The broker's reason while it blocks this connection (connection.blocked), until unblocked or disconnected. */
+  private blocked?: string;
+  private blockedAt = 0;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -36,8 +41,27 @@ export class ConnectionHost {
     return this.options.name;
   }
 
+  /**
+   * True while the connection is open, blocked or not: a blocked connection still receives
+   * deliveries and must not be treated as lost. Check `isBlocked` before writing a publish.
+   */
   get isConnected(): boolean {
-    return this.status$.value === 'connected';
+    const status = this.status$.value;
+    return status === 'connected' || status === 'blocked';
+  }
+
+  /**
+   * True while the broker blocks publishing on this connection (a memory or disk alarm). The
+   * broker then reads nothing from the socket: a publish written now is taken only when the
+   * alarm clears, and channel, consumer and close operations get no answer until then.
+   */
+  get isBlocked(): boolean {
+    return this.status$.value === 'blocked';
+  }
+
+  /** The broker's reason while blocked, e.g. 'low on memory' or 'low on disk'; otherwise undefined. */
+  get blockedReason(): string | undefined {
+    return this.isBlocked ? this.blocked : undefined;
   }
 
   /** The raw amqplib connection while connected. */
@@ -93,8 +117,8 @@ export class ConnectionHost {
       const where = typeof url === 'string' ? maskUrl(url) : this.masked.join(', ');
       this.logger.warn(`Connection '${this.name}' to ${where} failed: ${maskText(err?.message ?? String(err))}`);
     });
-    manager.on('blocked', ({ reason }) => this.logger.warn(`Connection '${this.name}' blocked by the broker: ${reason}`));
-    manager.on('unblocked', () => this.logger.log(`Connection '${this.name}' unblocked`));
+    manager.on('blocked', ({ reason }) => this.onBlocked(reason));
+    manager.on('unblocked', () => this.onUnblocked());
     manager.connect().catch(() => undefined);
 
     if (!this.options.wait) return;
@@ -108,13 +132,31 @@ export class ConnectionHost {
     throw new ConnectionFailedError(this.name, this.masked, reason, this.options.initTimeout, maskError(lastError));
   }
 
-  /** Closes every channel and the connection; stops reconnecting. */
-  async close(): Promise<void> {
+  /**
+   * Closes every channel and the connection; stops reconnecting. Waits for the broker's
+   * answers until `deadline` (epoch ms; default: `shutdownTimeout` from now), then destroys
+   * the socket: a blocked broker reads nothing from the connection, so it would answer no
+   * close while its alarm lasts. Resolves once the socket is gone either way.
+   */
+  async close(deadline: number = Date.now() + this.options.shutdownTimeout): Promise<void> {
     if (this.status$.value === 'closed') return;
+    const blocked = this.isBlocked ? this.blocked : undefined;
     this.status$.next('closed');
-    await Promise.all([this.topology, ...this.channels].map((c) => c.close()));
-    await this.manager?.close().catch(() => undefined);
+    const connection = this.current;
+    const graceful = (async () => {
+      await Promise.all([this.topology, ...this.channels].map((c) => c.close()));
+      await this.manager?.close().catch(() => undefined);
+    })();
+    const waitMs = Math.max(deadline - Date.now(), MIN_CLOSE_GRACE_MS);
+    if (!(await settleWithin(graceful, waitMs))) {
+      const why = blocked === undefined ? 'the broker did not answer the close' : `the broker blocks this connection (${blocked}) and reads nothing from it`;
+      this.logger.warn(`Connection '${this.name}': ${why} within ${waitMs} ms; closing its socket`);
+      // The manager may still be waiting on a channel: stop its reconnecting now (idempotent).
+      void this.manager?.close().catch(() => undefined);
+      if (connection) await settleWithin(destroySocket(connection), SOCKET_CLOSE_WAIT_MS);
+    }
     this.current = undefined;
+    this.blocked = undefined;
     this.status$.complete();
   }
 
@@ -125,7 +167,7 @@ export class ConnectionHost {
       }, 50);
       const timer = setTimeout(() => finish('timeout'), timeoutMs);
       const subscription = this.status$.subscribe((status) => {
-        if (status === 'connected') finish('connected');
+        if (status === 'connected' || status === 'blocked') finish('connected');
       });
       function finish(outcome: 'connected' | 'timeout' | 'refused'): void {
         clearInterval(poll);
@@ -146,7 +188,25 @@ export class ConnectionHost {
     const where = typeof url === 'string' ? maskUrl(url) : 'broker';
     this.logger.log(`Connection '${this.name}' ${this.connectedOnce ? 'reconnected' : 'connected'} to ${where}`);
     this.connectedOnce = true;
-    this.status$.next('connected');
+    // The broker may have blocked the connection while its channels were being set up.
+    this.status$.next(this.blocked === undefined ? 'connected' : 'blocked');
+  }
+
+  private onBlocked(reason: unknown): void {
+    this.blocked = typeof reason === 'string' && reason !== '' ? reason : 'no reason given';
+    this.blockedAt = Date.now();
+    this.logger.warn(
+      `Connection '${this.name}' blocked by the broker (${this.blocked}): it reads nothing from this connection until the alarm clears; ` +
+        `publishes wait, deliveries already sent still arrive`,
+    );
+    if (this.status$.value === 'connected') this.status$.next('blocked');
+  }
+
+  private onUnblocked(): void {
+    if (this.blocked === undefined) return;
+    this.blocked = undefined;
+    this.logger.log(`Connection '${this.name}' unblocked after ${Date.now() - this.blockedAt} ms`);
+    if (this.status$.value === 'blocked') this.status$.next('connected');
   }
 
   private isClosed(): boolean {
@@ -155,6 +215,8 @@ export class ConnectionHost {
 
   private onDisconnect(error: unknown): void {
     this.current = undefined;
+    // A block belongs to one connection: the next one starts unblocked until the broker says otherwise.
+    this.blocked = undefined;
     for (const channel of [this.topology, ...this.channels]) channel.connectionLost();
     if (this.status$.value === 'closed') return;
     const reason = error instanceof Error ? `: ${maskText(error.message)}` : '';
@@ -163,11 +225,29 @@ export class ConnectionHost {
   }
 }
 
-/** Waits for `promise`, but no longer than `ms`. */
-async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
+/** A healthy broker answers a close in milliseconds: even with no time left, give it this long before cutting the socket. */
+const MIN_CLOSE_GRACE_MS = 100;
+/** How long to wait for a destroyed socket's 'close'. */
+const SOCKET_CLOSE_WAIT_MS = 1000;
+
+/**
+ * Ends a connection without the broker's cooperation, for a close the broker does not answer
+ * (a blocked connection is not read until its alarm clears). The one place that reaches into
+ * amqplib 0.10 internals: `ChannelModel.connection` is amqplib's Connection and its `stream`
+ * the TCP or TLS socket. Destroying the socket *with an error* makes amqplib run its own
+ * teardown (channels closed, their pending calls rejected, heartbeat timers cleared); without
+ * one it would never notice. Resolves once the socket has closed.
+ */
+function destroySocket(connection: ChannelModel): Promise<void> {
+  // amqp-connection-manager reconnects when the connection emits 'close' (and arms a timer to
+  // do so); this connection is being closed for good.
+  connection.removeAllListeners('close');
+  const socket = (connection as unknown as { connection?: { stream?: Duplex } }).connection?.stream;
+  if (!socket || socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    socket.once('close', () => resolve());
+    socket.destroy(new Error('closed by the client: the broker did not answer the connection close in time'));
+  });
 }
 
 /** Certificate and handshake errors of Node's TLS (a CA that cannot verify, an expired or missing certificate, a non-TLS port). */
