@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * Type-checks every ```ts code block of docs/**\/*.md and README.md.
+ * Type-checks every ```ts code block of docs/**\/*.md, README.md and the package's
+ * README (libs/rabbitmq/README.md, shown on the npm registry).
  *
  * Each block is a complete file (its own imports). The blocks are written to
  * .tmp/docs-check/ with a tsconfig that extends the root one (so `@warren/rabbitmq`
  * resolves to libs/rabbitmq/src), checked with `tsc --noEmit`, and every error is
  * reported as `docs/file.md:LINE:COL`. A block opened with ```ts no-check is skipped.
  *
- * Usage: node scripts/check-docs.js [file.md ...]   (default: README.md and docs/)
+ * Usage: node scripts/check-docs.js [file.md ...]   (default: README.md, libs/rabbitmq/README.md and docs/)
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -22,7 +23,7 @@ const TS_LANGS = new Set(['ts', 'typescript']);
 function markdownFiles() {
   const given = process.argv.slice(2);
   if (given.length > 0) return given.map((file) => path.relative(ROOT, path.resolve(file)));
-  const files = ['README.md'];
+  const files = ['README.md', 'libs/rabbitmq/README.md'].filter((file) => fs.existsSync(path.join(ROOT, file)));
   const walk = (dir) => {
     for (const entry of fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const rel = path.join(dir, entry.name);
