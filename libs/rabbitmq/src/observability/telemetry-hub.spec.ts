@@ -1,0 +1,71 @@
+import { Logger } from '@nestjs/common';
+import type { ConsumeInfo, ConsumeOutcome, WarrenTelemetry } from './telemetry.interface';
+import { TelemetryHub } from './telemetry-hub';
+
+const info = { connection: 'c', queue: 'q', handler: 'H.run', exchange: 'x', routingKey: 'k', messageId: undefined, headers: {}, attempt: 1 } as ConsumeInfo;
+
+function counting(outcome: ConsumeOutcome = 'acked') {
+  const run = jest.fn(async (): Promise<ConsumeOutcome> => outcome);
+  return run;
+}
+
+describe('TelemetryHub', () => {
+  let warn: jest.SpyInstance;
+  beforeEach(() => {
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => warn.mockRestore());
+
+  it('runs the delivery exactly once, with its own outcome, whatever the onConsume hooks do', async () => {
+    const hooks: WarrenTelemetry[] = [
+      { onConsume: () => Promise.reject(new Error('before next')) },
+      {
+        onConsume: async (_i, next) => {
+          await next();
+          throw new Error('after next');
+        },
+      },
+      {
+        onConsume: async (_i, next) => {
+          await next();
+          await next();
+          return 'dropped';
+        },
+      },
+      { onConsume: async () => 'acked' },
+    ];
+    const hub = new TelemetryHub(hooks);
+    const run = counting('dead-lettered');
+    await expect(hub.consume(info, run)).resolves.toBe('dead-lettered');
+    expect(run).toHaveBeenCalledTimes(1);
+  });
+
+  it('logs a failing hook once, at warn, however often it fails', async () => {
+    const hub = new TelemetryHub([
+      {
+        onConsume: () => {
+          throw new Error('broken hook');
+        },
+      },
+    ]);
+    for (let i = 0; i < 3; i++) await hub.consume(info, counting());
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0][0])).toContain('broken hook');
+  });
+
+  it('keeps publish, request, reply and status hooks (and their callbacks) from throwing', () => {
+    const broken = (): never => {
+      throw new Error('broken');
+    };
+    const hub = new TelemetryHub([
+      { onPublish: broken, onRequest: () => broken, onReply: broken, onConnectionStatus: broken },
+      { onPublish: () => broken },
+    ]);
+    const finishPublish = hub.publish({ connection: 'c', exchange: 'x', routingKey: 'k', messageId: undefined }, {});
+    expect(() => finishPublish?.('ok')).not.toThrow();
+    const finishRequest = hub.request({ connection: 'c', exchange: 'x', routingKey: 'k' }, {});
+    expect(() => finishRequest?.('ok')).not.toThrow();
+    expect(() => hub.reply({})).not.toThrow();
+    expect(() => hub.connectionStatus('c', 'connected')).not.toThrow();
+  });
+});
