@@ -15,20 +15,29 @@ export interface ManagedChannelOptions {
   onLost?: (channel: Channel, error: Error | undefined) => void;
 }
 
+/** Waits before reopening a channel the broker closed after it was set up; the last one repeats. */
 const REOPEN_DELAYS_MS = [100, 500, 1000, 2000, 5000];
+/** Waits before retrying a channel whose setup failed; the last one repeats. */
+const SETUP_RETRY_DELAYS_MS = [1000, 2000, 5000, 10_000, 30_000];
 
 /**
  * One AMQP channel kept alive across reconnects. Setups are replayed on every new
  * channel; a channel the broker closes while the connection stays up (an error on
- * this channel only) is reopened with a short backoff. A setup that fails is
- * reported through `onSetupError` and not retried until the next reconnect, so a
- * misdeclared queue cannot spin.
+ * this channel only) is reopened with a short backoff. A setup that fails (an
+ * exclusive queue another connection holds, a queue declared with other arguments)
+ * is retried with a longer, capped backoff while the connection stays up, so it
+ * recovers once the cause goes away without spinning on one that does not; each
+ * distinct error is reported through `onSetupError` once, not on every retry.
  */
 export class ManagedChannel {
   private current?: Channel;
   private connection?: ChannelModel;
   private closed = false;
   private reopenAttempt = 0;
+  /** Setups that failed in a row on this connection. */
+  private setupFailures = 0;
+  /** The message of the last setup error reported, until a setup succeeds. */
+  private reportedSetupError?: string;
   private reopenTimer?: NodeJS.Timeout;
   private openGeneration = 0;
   private readonly setups: ChannelSetup[] = [];
@@ -101,25 +110,57 @@ export class ManagedChannel {
       await channel.close().catch(() => undefined);
       return;
     }
+    let lost = false;
     channel.on('error', (error: Error) => this.logger.debug(`channel ${this.name}: ${error.message}`));
-    channel.once('close', () => this.handleClose(channel));
+    channel.once('close', () => {
+      lost = true;
+      this.handleClose(channel);
+    });
     try {
       if (this.options.prefetch !== undefined) await channel.prefetch(this.options.prefetch);
       for (const setup of [...this.setups]) await setup(channel);
-      this.setupError = undefined;
     } catch (error) {
       this.setupError = error as Error;
-      this.onSetupError(error, this);
-      // A failed declare usually closed the channel already; do not spin on it.
-      this.reopenAttempt = REOPEN_DELAYS_MS.length;
+      // A failed declare usually closed the channel already.
       await channel.close().catch(() => undefined);
+      // Retried while this connection stays up; a new connection opens the channel anew.
+      const retry = !this.closed && generation === this.openGeneration && this.connection === connection;
+      const delay = retry ? SETUP_RETRY_DELAYS_MS[Math.min(this.setupFailures++, SETUP_RETRY_DELAYS_MS.length - 1)] : undefined;
+      // Reported before the waiters learn of it, so start-up sees the error in topologyErrors.
+      if (!this.closed) this.reportSetupError(error, delay);
       this.notifyWaiters(false);
+      if (delay !== undefined) this.schedule(connection, delay);
       return;
+    }
+    if (lost) {
+      // Closed while its setups ran, without one of them failing: open another.
+      this.notifyWaiters(false);
+      if (!this.closed && generation === this.openGeneration) this.scheduleReopen();
+      return;
+    }
+    this.setupError = undefined;
+    if (this.reportedSetupError !== undefined) {
+      this.logger.log(`channel ${this.name}: set up after ${this.setupFailures} failed attempt(s)`);
+      this.reportedSetupError = undefined;
     }
     this.current = channel;
     this.reopenAttempt = 0;
+    this.setupFailures = 0;
     this.options.onReady?.(channel);
     this.notifyWaiters(true);
+  }
+
+  /** Reports a setup error once per distinct message; repeats of it are only logged at debug. */
+  private reportSetupError(error: unknown, retryInMs?: number): void {
+    const message = error instanceof Error ? error.message : String(error);
+    const retry = retryInMs === undefined ? '' : `; retrying in ${retryInMs} ms`;
+    if (message === this.reportedSetupError) {
+      this.logger.debug(`channel ${this.name}: setup failed again (${message})${retry}`);
+      return;
+    }
+    this.reportedSetupError = message;
+    this.onSetupError(error, this);
+    if (retry) this.logger.debug(`channel ${this.name}: setup failed${retry}`);
   }
 
   private notifyWaiters(open: boolean): void {
@@ -154,25 +195,33 @@ export class ManagedChannel {
     try {
       await setup(channel);
     } catch (error) {
+      // If the failure closed the channel, the reopen runs every setup again (and retries a failing one).
       this.setupError = error as Error;
-      this.onSetupError(error, this);
+      this.reportSetupError(error);
     }
   }
 
   private handleClose(channel: Channel): void {
-    if (this.current === channel) this.current = undefined;
+    const wasCurrent = this.current === channel;
+    if (wasCurrent) this.current = undefined;
     this.options.onLost?.(channel, undefined);
-    if (this.closed) return;
+    // A channel closed during its setup is retried by open(), with the setup backoff.
+    if (this.closed || !wasCurrent) return;
     this.scheduleReopen();
   }
 
   private scheduleReopen(): void {
     const connection = this.connection;
-    if (!connection || this.closed || this.reopenTimer || this.reopenAttempt >= REOPEN_DELAYS_MS.length) return;
-    const delay = REOPEN_DELAYS_MS[this.reopenAttempt++];
+    if (!connection) return;
+    this.schedule(connection, REOPEN_DELAYS_MS[Math.min(this.reopenAttempt++, REOPEN_DELAYS_MS.length - 1)]);
+  }
+
+  /** Opens a channel on `connection` after `delay`, unless the connection changed, the channel closed for good, or one is open by then. */
+  private schedule(connection: ChannelModel, delay: number): void {
+    if (this.closed || this.reopenTimer) return;
     this.reopenTimer = setTimeout(() => {
       this.reopenTimer = undefined;
-      if (this.connection === connection && !this.current) void this.open(connection);
+      if (this.connection === connection && !this.current && !this.closed) void this.open(connection);
     }, delay);
     this.reopenTimer.unref();
   }
@@ -181,5 +230,6 @@ export class ManagedChannel {
     if (this.reopenTimer) clearTimeout(this.reopenTimer);
     this.reopenTimer = undefined;
     this.reopenAttempt = 0;
+    this.setupFailures = 0;
   }
 }
