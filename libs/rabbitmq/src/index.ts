@@ -57,7 +57,9 @@ export { RpcTimeoutError } from './errors/rpc-timeout.error';
 export { RpcRemoteError } from './errors/rpc-remote.error';
 export type { RemoteErrorPayload } from './errors/rpc-remote.error';
 export { RpcReplyInvalidError } from './errors/rpc-reply-invalid.error';
+export { RpcReplySerializationError } from './errors/rpc-reply-serialization.error';
 export { NonRetryableError } from './errors/non-retryable.error';
+export { DedupKeyError } from './errors/dedup-key.error';
 export { DedupStoreUnavailableError } from './errors/dedup-store-unavailable.error';
 
 // Publishing helpers
