@@ -10,9 +10,20 @@ export interface DedupTicket {
 /** Outcome of asking whether a message may run. */
 export type DedupDecision = { run: true; ticket: DedupTicket | undefined } | { run: false; settlement: Settlement };
 
+/**
+ * Whether the delivery being held is still wanted: false once its consumer is stopping
+ * or cancelled, or its channel has closed. A guard that waits checks it and gives the
+ * delivery back promptly rather than holding up shutdown.
+ */
+export type StillWanted = () => boolean;
+
 /** Idempotent-consumer bookkeeping the dispatcher calls around a handler. */
 export interface DedupGuard {
-  begin(message: ConsumeMessage, payload: unknown): Promise<DedupDecision>;
+  /**
+   * May hold the delivery (unacked) while the store is unreachable or another claim holds the key.
+   * Throws (e.g. DedupKeyError) when the message cannot be checked at all; the dispatcher then fails it.
+   */
+  begin(message: ConsumeMessage, payload: unknown, stillWanted: StillWanted): Promise<DedupDecision>;
   succeeded(ticket: DedupTicket): Promise<void>;
   failed(ticket: DedupTicket): Promise<void>;
 }

@@ -4,15 +4,17 @@ import { attemptOf } from '../dead-letter/dead-letter-headers';
 import { MessageDeserializationError } from '../errors/message-deserialization.error';
 import { MessageTooLargeError } from '../errors/message-too-large.error';
 import { NoHandlerError } from '../errors/no-handler.error';
+import { RpcReplySerializationError } from '../errors/rpc-reply-serialization.error';
 import type { TelemetryHub } from '../observability/telemetry-hub';
 import type { ConsumeOutcome } from '../observability/telemetry.interface';
 import { WARREN_HEADERS } from '../rabbitmq.constants';
-import { encodeRemoteError } from '../rpc/remote-error-codec';
+import { encodeRemoteErrorBody } from '../rpc/remote-error-codec';
 import type { DedupTicket } from './dedup-guard';
 import { isPermanentFailure } from './error-behavior.strategy';
-import { ACK, REQUEUE, type FailureStrategy, type Settlement } from './failure-strategy';
+import { ACK, REJECT, REQUEUE, type FailureStrategy, type Settlement } from './failure-strategy';
 import type { HandlerRoute } from './handler-route';
 import { Nack } from './nack';
+import { errorText } from '../errors/error-text';
 
 /** What the dispatcher needs from the consumer a message came from. */
 export interface DispatchSource {
@@ -20,6 +22,10 @@ export interface DispatchSource {
   route(routingKey: string): HandlerRoute | undefined;
   /** Used when no handler matches: usually dead-letters. */
   readonly fallbackFailure: FailureStrategy;
+  /** Whether a delivery that came on `channel` is still wanted: false once the consumer is stopping or cancelled, or that channel closed. */
+  accepts(channel: Channel): boolean;
+  /** Whether `channel` has closed: its deliveries can no longer be settled, and the broker redelivers them. */
+  hasClosed(channel: Channel): boolean;
 }
 
 const EMPTY_HEADERS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
@@ -29,8 +35,14 @@ const REPLIED_ERROR: Settlement = { action: 'ack', outcome: 'replied-error' };
  * The one place that acks and nacks. Every delivery goes: size check →
  * deserialize → dedup claim → handler → settle. Failures are handed to the
  * route's FailureStrategy (retry, dead-letter, requeue or drop) and settled
- * here; an ack on a channel that has since closed is dropped quietly — the
- * broker redelivers and dedup absorbs it.
+ * here; a failed RPC request is answered with the error instead, so its caller
+ * learns at once. An ack on a channel that has since closed is dropped quietly —
+ * the broker redelivers and dedup absorbs it.
+ *
+ * Every delivery is settled exactly once, whatever user code (handlers, dedup
+ * keys, serializers, telemetry hooks) throws: each path ends in `settle()`, which
+ * never throws, and a guard around each path turns anything thrown before it into
+ * a failure of that delivery.
  */
 export class MessageDispatcher {
   private readonly logger = new Logger(MessageDispatcher.name);
@@ -41,22 +53,35 @@ export class MessageDispatcher {
     private readonly telemetry: TelemetryHub | undefined,
   ) {}
 
+  /** Never throws, and the promise never rejects: the delivery is settled (or given back) when it resolves. */
   dispatch(source: DispatchSource, channel: Channel, message: ConsumeMessage): Promise<ConsumeOutcome> {
-    const headers = (message.properties.headers as Record<string, unknown> | undefined) ?? EMPTY_HEADERS;
-    const routingKey = (headers[WARREN_HEADERS.originalRoutingKey] as string | undefined) ?? message.fields.routingKey;
-    const route = source.route(routingKey);
-    if (this.telemetry === undefined) return this.process(source, route, routingKey, headers, channel, message);
-    const info = {
-      connection: this.connectionName,
-      queue: source.queue,
-      handler: route?.descriptor.name,
-      exchange: (headers[WARREN_HEADERS.originalExchange] as string | undefined) ?? message.fields.exchange,
-      routingKey,
-      messageId: message.properties.messageId as string | undefined,
-      headers,
-      attempt: attemptOf(message),
-    };
-    return this.telemetry.consume(info, () => this.process(source, route, routingKey, headers, channel, message));
+    let route: HandlerRoute | undefined;
+    try {
+      const headers = (message.properties.headers as Record<string, unknown> | undefined) ?? EMPTY_HEADERS;
+      // Headers are the publisher's to set: read them only when they have the expected type.
+      const original = headers[WARREN_HEADERS.originalRoutingKey];
+      const routingKey = typeof original === 'string' ? original : message.fields.routingKey;
+      route = source.route(routingKey);
+      if (this.telemetry === undefined) return this.process(source, route, routingKey, headers, channel, message);
+      const originalExchange = headers[WARREN_HEADERS.originalExchange];
+      const messageId = message.properties.messageId as unknown;
+      const info = {
+        connection: this.connectionName,
+        queue: source.queue,
+        handler: route?.descriptor.name,
+        exchange: typeof originalExchange === 'string' ? originalExchange : message.fields.exchange,
+        routingKey,
+        messageId: typeof messageId === 'string' ? messageId : undefined,
+        headers,
+        attempt: attemptOf(message),
+      };
+      const found = route;
+      // The hub runs `process` exactly once whatever its hooks do, and never rejects.
+      return this.telemetry.consume(info, () => this.process(source, found, routingKey, headers, channel, message));
+    } catch (error) {
+      // Nothing ran yet, so nothing was settled.
+      return this.rescue(source, route, channel, message, error);
+    }
   }
 
   private async process(
@@ -67,62 +92,78 @@ export class MessageDispatcher {
     channel: Channel,
     message: ConsumeMessage,
   ): Promise<ConsumeOutcome> {
-    if (route === undefined) {
-      return this.fail(source, undefined, channel, message, new NoHandlerError(source.queue, routingKey), source.fallbackFailure);
-    }
-    if (message.content.length > this.maxMessageSize) {
-      const error = new MessageTooLargeError(message.content.length, this.maxMessageSize, `received on queue '${source.queue}'`);
-      return this.fail(source, route, channel, message, error, route.failure);
-    }
-    let payload: unknown;
     try {
-      payload = route.serializer.deserialize(message.content, message.properties.contentType as string | undefined);
-    } catch (cause) {
-      if (route.allowNonJson) payload = message.content;
-      else {
-        const error = new MessageDeserializationError(source.queue, message.properties.contentType as string | undefined, cause);
-        return this.fail(source, route, channel, message, error, route.failure);
+      if (route === undefined) {
+        return await this.fail(source, undefined, channel, message, new NoHandlerError(source.queue, routingKey), source.fallbackFailure);
       }
-    }
-
-    let ticket: DedupTicket | undefined;
-    if (route.dedup !== undefined) {
-      const decision = await route.dedup.begin(message, payload);
-      if (!decision.run) return this.settle(channel, message, decision.settlement);
-      ticket = decision.ticket;
-    }
-
-    let result: unknown;
-    try {
-      result = await this.invoke(route, payload, message, headers);
-    } catch (error) {
-      if (ticket !== undefined) await this.release(route, ticket);
-      if (route.descriptor.kind === 'rpc' && message.properties.replyTo) {
-        route.stats.failed++;
-        this.reply(channel, message, route, encodeRemoteError(error), true);
-        return this.settle(channel, message, REPLIED_ERROR);
+      if (message.content.length > this.maxMessageSize) {
+        const error = new MessageTooLargeError(message.content.length, this.maxMessageSize, `received on queue '${source.queue}'`);
+        return await this.reject(source, route, channel, message, error);
       }
-      return this.fail(source, route, channel, message, error, route.failure);
-    }
-
-    if (result instanceof Nack) {
-      route.stats.failed++;
-      if (ticket !== undefined) await this.release(route, ticket);
-      return this.settle(channel, message, result.requeue ? REQUEUE : { action: 'nack', requeue: false, outcome: 'rejected' });
-    }
-    route.stats.handled++;
-    if (route.descriptor.kind === 'rpc' && message.properties.replyTo) {
-      this.reply(channel, message, route, result, false);
-    }
-    if (ticket !== undefined) {
+      let payload: unknown;
       try {
-        await route.dedup?.succeeded(ticket);
-      } catch (error) {
-        // The side effect happened; a redelivery may now run twice. Say so rather than hide it.
-        this.logger.warn(`${route.descriptor.name}: could not record completion of ${ticket.key}: ${(error as Error).message}`);
+        payload = route.serializer.deserialize(message.content, message.properties.contentType as string | undefined);
+      } catch (cause) {
+        if (route.allowNonJson) payload = message.content;
+        else {
+          const error = new MessageDeserializationError(source.queue, message.properties.contentType as string | undefined, cause);
+          return await this.reject(source, route, channel, message, error);
+        }
       }
+
+      let ticket: DedupTicket | undefined;
+      if (route.dedup !== undefined) {
+        // Throws (DedupKeyError) when the key cannot be computed: the guard below fails the message.
+        const decision = await route.dedup.begin(message, payload, () => source.accepts(channel));
+        if (!decision.run) return this.settle(channel, message, decision.settlement);
+        ticket = decision.ticket;
+      }
+
+      let result: unknown;
+      try {
+        result = await this.invoke(route, payload, message, headers);
+      } catch (error) {
+        if (ticket !== undefined) await this.release(route, ticket);
+        return await this.reject(source, route, channel, message, error);
+      }
+
+      if (result instanceof Nack) {
+        route.stats.failed++;
+        if (ticket !== undefined) await this.release(route, ticket);
+        return this.settle(channel, message, result.requeue ? REQUEUE : REJECT);
+      }
+      let settlement = ACK;
+      if (route.descriptor.kind === 'rpc' && message.properties.replyTo) {
+        let body: Buffer | undefined;
+        try {
+          body = route.serializer.serialize(result);
+        } catch (cause) {
+          // The handler ran; its caller gets an error at once rather than a timeout.
+          route.stats.failed++;
+          this.replyError(channel, message, route, new RpcReplySerializationError(route.descriptor.name, cause));
+          settlement = REPLIED_ERROR;
+        }
+        if (body !== undefined) {
+          route.stats.handled++;
+          this.reply(channel, message, body, route.serializer.contentType, false);
+        }
+      } else {
+        route.stats.handled++;
+      }
+      if (ticket !== undefined) {
+        try {
+          await route.dedup?.succeeded(ticket);
+        } catch (error) {
+          // The side effect happened; a redelivery may now run twice. Say so rather than hide it.
+          this.logger.warn(`${route.descriptor.name}: could not record completion of ${ticket.key}: ${errorText(error)}`);
+        }
+      }
+      return this.settle(channel, message, settlement);
+    } catch (error) {
+      // Every path above ends in settle(), which never throws: whatever threw did so before the delivery was settled.
+      // A dedup claim taken before is left to its lease.
+      return this.rescue(source, route, channel, message, error);
     }
-    return this.settle(channel, message, ACK);
   }
 
   /** Runs the handler, re-running it in process while the route's immediate-retry rule allows. */
@@ -136,6 +177,32 @@ export class MessageDispatcher {
     }
   }
 
+  /** A failed delivery of a known route: an RPC request is answered with the error; anything else goes to the route's FailureStrategy. */
+  private reject(source: DispatchSource, route: HandlerRoute, channel: Channel, message: ConsumeMessage, error: unknown): Promise<ConsumeOutcome> | ConsumeOutcome {
+    if (route.descriptor.kind === 'rpc' && message.properties.replyTo) {
+      route.stats.failed++;
+      this.replyError(channel, message, route, error);
+      return this.settle(channel, message, REPLIED_ERROR);
+    }
+    return this.fail(source, route, channel, message, error, route.failure);
+  }
+
+  /** Something threw before the delivery was settled: fail it like a handler error, and if even that throws, reject it. */
+  private async rescue(
+    source: DispatchSource,
+    route: HandlerRoute | undefined,
+    channel: Channel,
+    message: ConsumeMessage,
+    error: unknown,
+  ): Promise<ConsumeOutcome> {
+    try {
+      return await (route === undefined ? this.fail(source, undefined, channel, message, error, source.fallbackFailure) : this.reject(source, route, channel, message, error));
+    } catch (secondError) {
+      this.logger.error(`${route?.descriptor.name ?? `queue '${source.queue}'`}: could not fail a delivery (${errorText(secondError)}); it is rejected`);
+      return this.settle(channel, message, REJECT);
+    }
+  }
+
   private async fail(
     source: DispatchSource,
     route: HandlerRoute | undefined,
@@ -145,13 +212,18 @@ export class MessageDispatcher {
     strategy: FailureStrategy,
   ): Promise<ConsumeOutcome> {
     if (route !== undefined) route.stats.failed++;
+    if (source.hasClosed(channel)) {
+      // The broker redelivers it: parking it too (retry or dead-letter queue) would leave two copies.
+      this.logger.debug(`${route?.descriptor.name ?? source.queue}: a failed delivery's channel has closed; it is left to its redelivery`);
+      return REQUEUE.outcome;
+    }
     let settlement: Settlement;
     try {
       settlement = await strategy.onFailure({ queue: source.queue, route, message, error });
     } catch (strategyError) {
       // Could not park the message (wait queue or dead-letter queue unreachable): keep it on its queue.
       this.logger.error(
-        `${route?.descriptor.name ?? source.queue}: could not retry or dead-letter a failed message; it is requeued: ${(strategyError as Error).message}`,
+        `${route?.descriptor.name ?? source.queue}: could not retry or dead-letter a failed message; it is requeued: ${errorText(strategyError)}`,
       );
       await new Promise((resolve) => setTimeout(resolve, 1000));
       settlement = REQUEUE;
@@ -163,31 +235,41 @@ export class MessageDispatcher {
     try {
       await route.dedup?.failed(ticket);
     } catch (error) {
-      this.logger.debug(`${route.descriptor.name}: dedup release of ${ticket.key} failed (its lease expires): ${(error as Error).message}`);
+      this.logger.debug(`${route.descriptor.name}: dedup release of ${ticket.key} failed (its lease expires): ${errorText(error)}`);
     }
   }
 
-  private reply(channel: Channel, message: ConsumeMessage, route: HandlerRoute, value: unknown, isError: boolean): void {
+  /** Sends `error` to the caller; never throws (an error that cannot be encoded whole still sends its name, message and code). */
+  private replyError(channel: Channel, message: ConsumeMessage, route: HandlerRoute, error: unknown): void {
+    const encoded = encodeRemoteErrorBody(route.serializer, error);
+    if (encoded.dataDropped) {
+      this.logger.warn(`${route.descriptor.name}: the data of the error sent to the caller could not be serialized; it was sent without it`);
+    }
+    this.reply(channel, message, encoded.body, encoded.contentType, true);
+  }
+
+  /** Never throws. */
+  private reply(channel: Channel, message: ConsumeMessage, body: Buffer, contentType: string, isError: boolean): void {
     const { replyTo, correlationId } = message.properties;
     try {
-      const body = route.serializer.serialize(value);
       let headers: Record<string, unknown> | undefined = isError ? { [WARREN_HEADERS.rpcStatus]: 'error' } : undefined;
       if (this.telemetry !== undefined) {
         headers ??= {};
         this.telemetry.reply(headers);
       }
-      channel.publish('', replyTo as string, body, { correlationId, contentType: route.serializer.contentType, headers });
+      channel.publish('', replyTo as string, body, { correlationId, contentType, headers });
     } catch (error) {
-      this.logger.warn(`Could not send the RPC reply to ${String(replyTo)}: ${(error as Error).message}`);
+      this.logger.warn(`Could not send the RPC reply to ${String(replyTo)}: ${errorText(error)}`);
     }
   }
 
+  /** Never throws. */
   private settle(channel: Channel, message: ConsumeMessage, settlement: Settlement): ConsumeOutcome {
     try {
       if (settlement.action === 'ack') channel.ack(message);
       else channel.nack(message, false, settlement.requeue);
     } catch (error) {
-      this.logger.debug(`Could not settle delivery ${message.fields.deliveryTag}: ${(error as Error).message}`);
+      this.logger.debug(`Could not settle delivery ${message.fields.deliveryTag}: ${errorText(error)}`);
     }
     return settlement.outcome;
   }

@@ -6,6 +6,7 @@ import type { TopologyDeclarer } from '../topology/topology-declarer';
 import type { FailureStrategy } from './failure-strategy';
 import type { HandlerRoute } from './handler-route';
 import type { DispatchSource, MessageDispatcher } from './message-dispatcher';
+import { errorText } from '../errors/error-text';
 
 /** Extra topology a feature needs next to a handler's queue (retry wait queues, dead-letter queue). */
 export type QueueSetup = (channel: Channel, queue: string) => Promise<void>;
@@ -39,6 +40,7 @@ export class QueueConsumer implements DispatchSource {
   private stopping = false;
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
+  private readonly closedChannels = new WeakSet<Channel>();
 
   constructor(
     private readonly init: QueueConsumerInit,
@@ -78,8 +80,18 @@ export class QueueConsumer implements DispatchSource {
     for (const binding of this.init.bindings) await this.topology.bindQueue(channel, this.queue, binding);
     this.consumerTag = undefined;
     this.consumingOn = undefined;
+    // Deliveries of a closed channel can no longer be settled: one held on it is let go (see accepts()).
+    channel.once('close', () => this.closedChannels.add(channel));
     if (!this.cancelled && !this.stopping) await this.consume(channel);
   };
+
+  accepts(channel: Channel): boolean {
+    return !this.stopping && !this.cancelled && !this.closedChannels.has(channel);
+  }
+
+  hasClosed(channel: Channel): boolean {
+    return this.closedChannels.has(channel);
+  }
 
   /** Stops taking new messages; survives reconnects until resume(). */
   async cancel(): Promise<void> {
@@ -126,12 +138,17 @@ export class QueueConsumer implements DispatchSource {
     }
   }
 
+  /** amqplib's delivery callback: never throws (an exception here would break the channel's frame handling). */
   private onMessage(channel: Channel, message: ConsumeMessage | null): void {
     if (message === null) {
       // The broker cancelled us (queue deleted, quorum leader moved): re-declare and consume on a new channel.
       this.logger.warn(`Queue '${this.queue}': the broker cancelled the consumer; re-subscribing`);
       this.consumerTag = undefined;
-      this.channel.recycle();
+      try {
+        this.channel.recycle();
+      } catch (error) {
+        this.logger.error(`Queue '${this.queue}': could not re-subscribe: ${errorText(error)}`);
+      }
       return;
     }
     if (this.stopping || this.cancelled) {
@@ -144,7 +161,12 @@ export class QueueConsumer implements DispatchSource {
       return;
     }
     this.inFlight++;
-    this.dispatcher.dispatch(this, channel, message).then(this.onDispatched, this.onDispatchFailed);
+    // dispatch() settles every delivery and neither throws nor rejects; the handlers below are a last line of defence.
+    try {
+      this.dispatcher.dispatch(this, channel, message).then(this.onDispatched, this.onDispatchFailed);
+    } catch (error) {
+      this.onDispatchFailed(error);
+    }
   }
 
   private readonly onDispatched = (): void => {
@@ -155,8 +177,8 @@ export class QueueConsumer implements DispatchSource {
     }
   };
 
-  private readonly onDispatchFailed = (error: Error): void => {
-    this.logger.error(`Queue '${this.queue}': dispatch failed: ${error.message}`);
+  private readonly onDispatchFailed = (error: unknown): void => {
+    this.logger.error(`Queue '${this.queue}': dispatch failed: ${errorText(error)}`);
     this.onDispatched();
   };
 }

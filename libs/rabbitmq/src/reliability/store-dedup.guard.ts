@@ -1,28 +1,44 @@
 import { Logger } from '@nestjs/common';
 import type { ConsumeMessage } from 'amqplib';
-import type { DedupDecision, DedupGuard, DedupTicket } from '../consumer/dedup-guard';
+import type { DedupDecision, DedupGuard, DedupTicket, StillWanted } from '../consumer/dedup-guard';
 import { DUPLICATE, REQUEUE } from '../consumer/failure-strategy';
 import type { HandlerStats } from '../consumer/handler-stats';
+import { DedupKeyError } from '../errors/dedup-key.error';
 import { WARREN_HEADERS } from '../rabbitmq.constants';
-import type { DedupStore } from '../dedup/dedup-store.interface';
+import type { DedupClaim, DedupStore } from '../dedup/dedup-store.interface';
 import type { ResolvedDedupOptions } from '../dedup/resolve-dedup-options';
+import { errorText } from '../errors/error-text';
 
 const RUN_UNGUARDED: DedupDecision = { run: true, ticket: undefined };
-/** How long a message waits before going back to its queue when the store is down. */
-const BUSY_WAIT_MS = 1000;
+const GIVE_BACK: DedupDecision = { run: false, settlement: REQUEUE };
+const SKIP_DUPLICATE: DedupDecision = { run: false, settlement: DUPLICATE };
+/** The first wait before asking an unreachable store again; it doubles up to STORE_RETRY_MAX_MS. */
+const STORE_RETRY_FIRST_MS = 250;
+const STORE_RETRY_MAX_MS = 5000;
 /** How often a message whose key another claim holds asks again, at most. */
 const IN_PROGRESS_POLL_MS = 250;
+/** How often a held delivery checks whether it is still wanted (consumer stopping, channel closed). */
+const STILL_WANTED_CHECK_MS = 100;
 
 /**
  * Claims a message's key before its handler runs (with a lease), marks it done
  * on success and releases it on failure so a retry can run. A key that was done
  * before is acked without running the handler. Keys are scoped by handler, so
- * two handlers of one message each run once. When the store cannot be reached
- * the message waits and goes back to its queue — never processed unguarded.
+ * two handlers of one message each run once.
+ *
+ * A message is never processed unguarded. While the store cannot be reached, or
+ * another claim holds the key, the delivery is held here (unacked) and the claim
+ * asked again — not requeued: on a quorum queue every requeue counts against the
+ * delivery limit, so an outage would dead-letter or drop messages no handler ever
+ * ran. A held delivery is given back as soon as its consumer stops or its channel
+ * closes.
  */
 export class StoreDedupGuard implements DedupGuard {
   private readonly logger = new Logger('Dedup');
+  /** When the current store outage was first seen, or undefined while the store answers. */
   private unavailableSince: number | undefined;
+  /** When the store last came back: failures of calls started before that belong to the outage that ended. */
+  private backSince = 0;
 
   constructor(
     private readonly scope: string,
@@ -30,59 +46,75 @@ export class StoreDedupGuard implements DedupGuard {
     private readonly stats: HandlerStats,
   ) {}
 
-  async begin(message: ConsumeMessage, payload: unknown): Promise<DedupDecision> {
-    const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
-    const key = this.options.key({
-      payload,
-      properties: message.properties,
-      headers,
-      routingKey: (headers[WARREN_HEADERS.originalRoutingKey] as string | undefined) ?? message.fields.routingKey,
-    });
+  async begin(message: ConsumeMessage, payload: unknown, stillWanted: StillWanted): Promise<DedupDecision> {
+    const key = this.keyOf(message, payload);
     if (key === undefined || key === '') return RUN_UNGUARDED;
     const scoped = `${this.scope}:${key}`;
-    // While another claim holds the key, wait here (the delivery stays unacked) until that
-    // claim completes, is released or its lease runs out — a crashed consumer's claims end
-    // with their lease. Requeueing instead would count as a delivery attempt on a quorum queue
-    // (RabbitMQ 3.x), and a few rounds would dead-letter, through the queue's delivery limit,
-    // a message no handler ever ran.
-    const giveUpAt = Date.now() + this.options.lease + IN_PROGRESS_POLL_MS;
+    let storeRetryMs = STORE_RETRY_FIRST_MS;
+    let heldByOtherUntil: number | undefined;
     for (;;) {
-      const decision = await this.claim(scoped, key);
-      if (decision !== 'in-progress') return decision;
-      if (Date.now() >= giveUpAt) {
-        // Held for longer than a lease: a live consumer is slower than the lease. Come back later.
-        return { run: false, settlement: REQUEUE };
+      const claim = await this.claim(scoped);
+      if (claim === undefined) {
+        // The store is unreachable: wait for it, with a capped backoff.
+        if (!(await hold(storeRetryMs, stillWanted))) return GIVE_BACK;
+        storeRetryMs = Math.min(storeRetryMs * 2, STORE_RETRY_MAX_MS);
+        continue;
       }
-      await sleep(Math.max(10, Math.min(IN_PROGRESS_POLL_MS, this.options.lease / 4)));
+      switch (claim.status) {
+        case 'claimed':
+          return { run: true, ticket: { key: scoped, token: claim.token } };
+        case 'duplicate':
+          this.stats.duplicates++;
+          this.logger.debug(`${this.scope}: duplicate ${key} acked without running the handler`);
+          return SKIP_DUPLICATE;
+        default:
+          // Another claim holds the key: wait until it completes, is released or its lease runs
+          // out (a crashed consumer's claims end with their lease).
+          heldByOtherUntil ??= Date.now() + this.options.lease + IN_PROGRESS_POLL_MS;
+          // Held for longer than a lease: a live consumer is slower than the lease. Come back later.
+          if (Date.now() >= heldByOtherUntil) return GIVE_BACK;
+          if (!(await hold(Math.max(10, Math.min(IN_PROGRESS_POLL_MS, this.options.lease / 4)), stillWanted))) return GIVE_BACK;
+      }
     }
   }
 
-  private async claim(scoped: string, key: string): Promise<DedupDecision | 'in-progress'> {
-    let claim;
+  /** The message's key; a key function that throws fails the message for good (it would throw on every delivery). */
+  private keyOf(message: ConsumeMessage, payload: unknown): string | undefined {
+    const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+    const original = headers[WARREN_HEADERS.originalRoutingKey];
+    try {
+      return this.options.key({
+        payload,
+        properties: message.properties,
+        headers,
+        routingKey: typeof original === 'string' ? original : message.fields.routingKey,
+      });
+    } catch (error) {
+      throw new DedupKeyError(this.scope, error);
+    }
+  }
+
+  /** The store's answer, or undefined when it could not be reached. */
+  private async claim(scoped: string): Promise<DedupClaim | undefined> {
+    const startedAt = Date.now();
+    let claim: DedupClaim;
     try {
       claim = await this.options.store.claim(scoped, this.options.lease);
     } catch (error) {
-      if (this.unavailableSince === undefined) {
-        this.unavailableSince = Date.now();
-        this.logger.warn(`${this.scope}: the dedup store is unavailable (${(error as Error).message}); messages wait and are retried until it is back`);
+      if (this.unavailableSince === undefined && startedAt >= this.backSince) {
+        this.unavailableSince = startedAt;
+        this.logger.warn(
+          `${this.scope}: the dedup store is unavailable (${errorText(error)}); messages are held unacked and their claims retried until it is back`,
+        );
       }
-      await sleep(BUSY_WAIT_MS);
-      return { run: false, settlement: REQUEUE };
+      return undefined;
     }
     if (this.unavailableSince !== undefined) {
-      this.logger.log(`${this.scope}: the dedup store is back after ${Date.now() - this.unavailableSince} ms`);
+      this.backSince = Date.now();
+      this.logger.log(`${this.scope}: the dedup store is back after ${this.backSince - this.unavailableSince} ms`);
       this.unavailableSince = undefined;
     }
-    switch (claim.status) {
-      case 'claimed':
-        return { run: true, ticket: { key: scoped, token: claim.token } };
-      case 'duplicate':
-        this.stats.duplicates++;
-        this.logger.debug(`${this.scope}: duplicate ${key} acked without running the handler`);
-        return { run: false, settlement: DUPLICATE };
-      default:
-        return 'in-progress';
-    }
+    return claim;
   }
 
   succeeded(ticket: DedupTicket): Promise<void> {
@@ -91,6 +123,17 @@ export class StoreDedupGuard implements DedupGuard {
 
   failed(ticket: DedupTicket): Promise<void> {
     return this.options.store.release(ticket.key, ticket.token);
+  }
+}
+
+/** Waits `ms`; resolves false as soon as the delivery is no longer wanted. */
+async function hold(ms: number, stillWanted: StillWanted): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (!stillWanted()) return false;
+    const left = until - Date.now();
+    if (left <= 0) return true;
+    await sleep(Math.min(left, STILL_WANTED_CHECK_MS));
   }
 }
 
