@@ -16,6 +16,8 @@ import { WarrenError } from '@warren/rabbitmq';
  *   Of those, `recovered` were processed anyway (the broker had them when the confirm was lost).
  * - recovery: per fault, from the end of the fault until the client has again had a publish
  *   confirmed and started a handler (after reconnecting, if the connection dropped).
+ * - delayed (`delayedIds`): messages whose confirm, or whose processing, came more than a
+ *   given time after the publish was attempted.
  */
 export interface Figures {
   published: number;
@@ -55,6 +57,10 @@ export class TotalQueueChecker {
   private readonly deliveries = new Map<string, number>();
   private readonly processedIds = new Set<string>();
   private readonly sideEffects = new Map<string, number>();
+  /** Per id: when the publish was attempted, confirmed, and first processed (ms since the epoch). */
+  private readonly attemptedAt = new Map<string, number>();
+  private readonly confirmedAt = new Map<string, number>();
+  private readonly processedAt = new Map<string, number>();
   private readonly confirmTimes: number[] = [];
   private readonly deliveryTimes: number[] = [];
   private readonly reconnects: number[] = [];
@@ -67,11 +73,14 @@ export class TotalQueueChecker {
 
   attempt(id: string): void {
     this.attempted.add(id);
+    if (!this.attemptedAt.has(id)) this.attemptedAt.set(id, Date.now());
   }
 
   confirmed(id: string): void {
+    const now = Date.now();
     this.confirmedIds.add(id);
-    this.confirmTimes.push(Date.now());
+    this.confirmTimes.push(now);
+    if (!this.confirmedAt.has(id)) this.confirmedAt.set(id, now);
   }
 
   rejected(id: string, error: unknown): void {
@@ -104,6 +113,7 @@ export class TotalQueueChecker {
   /** A handler finished this message successfully. */
   processed(id: string): void {
     this.processedIds.add(id);
+    if (!this.processedAt.has(id)) this.processedAt.set(id, Date.now());
   }
 
   /** A side effect was made for this message (call once per effect). */
@@ -162,6 +172,40 @@ export class TotalQueueChecker {
 
   deliveriesOf(id: string): number {
     return this.deliveries.get(id) ?? 0;
+  }
+
+  /** When the publish of this message was first attempted (ms since the epoch). */
+  attemptTime(id: string): number | undefined {
+    return this.attemptedAt.get(id);
+  }
+
+  /** Whether the broker confirmed this message. */
+  wasConfirmed(id: string): boolean {
+    return this.confirmedIds.has(id);
+  }
+
+  /** Whether a handler completed this message. */
+  wasProcessed(id: string): boolean {
+    return this.processedIds.has(id);
+  }
+
+  /**
+   * Messages confirmed, or processed, more than `thresholdMs` after their publish was attempted
+   * (at most 20 ids listed), of those `include` picks. Only meaningful where `attempt` is called
+   * when the publish starts.
+   */
+  delayedIds(thresholdMs: number, include: (id: string) => boolean = () => true): { count: number; ids: string[]; slowestMs: number } {
+    const ids: string[] = [];
+    let slowestMs = 0;
+    for (const [id, start] of this.attemptedAt) {
+      if (!include(id)) continue;
+      const confirm = this.confirmedAt.get(id);
+      const processed = this.processedAt.get(id);
+      const latency = Math.max(confirm === undefined ? 0 : confirm - start, processed === undefined ? 0 : processed - start);
+      slowestMs = Math.max(slowestMs, latency);
+      if (latency > thresholdMs) ids.push(id);
+    }
+    return { count: ids.length, ids: ids.slice(0, 20), slowestMs };
   }
 
   report(): Figures {
