@@ -1,5 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import type { AmqpConnection } from './connection/amqp-connection';
 import { AmqpConnectionRegistry } from './connection/amqp-connection.registry';
+import { settleWithin } from './connection/settle-within';
 import { RabbitMQExplorer } from './discovery/rabbitmq.explorer';
 import { InvalidOptionsError } from './errors/invalid-options.error';
 import { DEFAULT_CONNECTION_NAME } from './rabbitmq.constants';
@@ -91,7 +93,20 @@ export class RabbitMQLifecycle implements OnApplicationBootstrap, OnModuleDestro
   async onModuleDestroy(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await Promise.all(this.registry.getAll().map((connection) => connection.stopConsumers()));
+    await Promise.all(this.registry.getAll().map((connection) => this.stopConsumers(connection)));
+  }
+
+  /**
+   * Cancelling a consumer waits for the broker's answer, which never comes while the broker
+   * blocks the connection (it reads nothing from it until a memory or disk alarm clears): give
+   * up after `shutdownTimeout` and go on to close, which ends the connection on time.
+   */
+  private async stopConsumers(connection: AmqpConnection): Promise<void> {
+    const timeoutMs = connection.options.shutdownTimeout;
+    const stopping = connection.stopConsumers();
+    if (await settleWithin(stopping, timeoutMs)) return stopping;
+    const blocked = connection.status === 'blocked' ? ' (the broker blocks the connection)' : '';
+    this.logger.warn(`Connection '${connection.name}': consumers not stopped within ${timeoutMs} ms${blocked}; closing it anyway`);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -150,7 +150,7 @@ export class ConnectionHost {
     const waitMs = Math.max(deadline - Date.now(), MIN_CLOSE_GRACE_MS);
     if (!(await settleWithin(graceful, waitMs))) {
       const why = blocked === undefined ? 'the broker did not answer the close' : `the broker blocks this connection (${blocked}) and reads nothing from it`;
-      this.logger.warn(`Connection '${this.name}': ${why} within ${waitMs} ms; closing its socket`);
+      this.logger.warn(`Connection '${this.name}': ${why} by the shutdown deadline (shutdownTimeout ${this.options.shutdownTimeout} ms); closing its socket`);
       // The manager may still be waiting on a channel: stop its reconnecting now (idempotent).
       void this.manager?.close().catch(() => undefined);
       if (connection) await settleWithin(destroySocket(connection), SOCKET_CLOSE_WAIT_MS);
