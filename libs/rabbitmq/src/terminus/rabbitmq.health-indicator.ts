@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import type { AmqpConnection } from '../connection/amqp-connection';
 import { AmqpConnectionRegistry } from '../connection/amqp-connection.registry';
+import { settleWithin } from '../connection/settle-within';
 
 export interface RabbitMQHealthOptions {
   /** @default 'default' */
@@ -19,6 +21,8 @@ export interface RabbitMQHealthOptions {
 /**
  * A `@nestjs/terminus` health indicator: up when the connection is up and every
  * channel is open (and, with `roundTrip`, a message makes it through the broker).
+ * Down with `state: 'blocked'` and the broker's `reason` while the broker blocks
+ * publishing (a memory or disk alarm): publishes then wait or time out.
  *
  * @example
  * ```ts
@@ -43,13 +47,22 @@ export class RabbitMQHealthIndicator {
     }
     const channels = connection.channels;
     const details = { connection: connection.name, state: connection.status, channels: `${channels.open}/${channels.total}` };
+    if (isBlocked(connection)) {
+      const reason = blockedReasonOf(connection);
+      return indicator.down({
+        ...details,
+        reason,
+        message: `the broker blocks publishing on this connection (${reason ?? 'resource alarm'}): publishes wait until the alarm clears; free memory or disk on the broker`,
+      });
+    }
     if (!connection.isConnected) return indicator.down({ ...details, message: 'not connected to the broker' });
     if (channels.open < channels.total) return indicator.down({ ...details, message: 'some channels are not open (see the topology errors in the log)' });
     if (!options.roundTrip) return indicator.up(details);
     const timeout = options.timeout ?? 2000;
     const started = Date.now();
     try {
-      await connection.withChannel(async (channel) => {
+      // Bounded as a whole: a broker that blocks the connection during the trip answers nothing.
+      const trip = connection.withChannel(async (channel) => {
         const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
         const marker = randomUUID();
         channel.sendToQueue(queue, Buffer.from(marker), { persistent: false });
@@ -60,9 +73,28 @@ export class RabbitMQHealthIndicator {
           await new Promise((resolve) => setTimeout(resolve, 10));
         }
       });
+      if (!(await settleWithin(trip, timeout))) {
+        const blocked = isBlocked(connection) ? ` (the broker blocked the connection: ${blockedReasonOf(connection) ?? 'resource alarm'})` : '';
+        return indicator.down({ ...details, state: connection.status, message: `round trip failed: no answer within ${timeout} ms${blocked}` });
+      }
+      await trip;
     } catch (error) {
       return indicator.down({ ...details, message: `round trip failed: ${(error as Error).message}` });
     }
     return indicator.up({ ...details, roundTripMs: Date.now() - started });
   }
+}
+
+/** The broker blocks publishing on the connection (it may start during a round trip, which then gets no answer). */
+function isBlocked(connection: AmqpConnection): boolean {
+  return connection.status === 'blocked';
+}
+
+/**
+ * The broker's reason while blocked. `AmqpConnection.blockedReason` is read structurally so
+ * this indicator works with a facade that does not expose it (it then reports no reason).
+ */
+function blockedReasonOf(connection: AmqpConnection): string | undefined {
+  const reason = (connection as { blockedReason?: unknown }).blockedReason;
+  return typeof reason === 'string' ? reason : undefined;
 }
