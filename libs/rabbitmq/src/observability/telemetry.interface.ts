@@ -60,6 +60,6 @@ export interface WarrenTelemetry {
   onConsume?(info: ConsumeInfo, next: () => Promise<ConsumeOutcome>): Promise<ConsumeOutcome>;
   /** An RPC reply is about to be sent from inside a handler's `onConsume`: add headers (trace context). */
   onReply?(headers: Record<string, unknown>): void;
-  /** The connection's state changed. */
+  /** The connection's state changed: a ConnectionStatus, e.g. 'blocked' while the broker blocks publishing (memory or disk alarm). */
   onConnectionStatus?(connection: string, status: string): void;
 }

@@ -19,7 +19,8 @@ const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * - `warren_messages_consumed_total{connection,queue,handler,outcome}` (acked, retried, dead-lettered, duplicate, rejected, requeued, dropped, replied-error)
  * - `warren_handler_duration_seconds{connection,queue,handler,outcome}`
  * - `warren_rpc_duration_seconds{connection,routing_key,outcome}`
- * - `warren_connection_up{connection}`
+ * - `warren_connection_up{connection}` (1 while connected, blocked or not)
+ * - `warren_connection_blocked{connection}` (1 while the broker blocks publishing: a memory or disk alarm)
  */
 export class PrometheusTelemetry implements WarrenTelemetry {
   readonly registry: Registry;
@@ -28,6 +29,7 @@ export class PrometheusTelemetry implements WarrenTelemetry {
   private readonly handlerDuration: Histogram<string>;
   private readonly rpcDuration: Histogram<string>;
   private readonly connectionUp: Gauge<string>;
+  private readonly connectionBlocked: Gauge<string>;
 
   constructor(options: PrometheusTelemetryOptions = {}) {
     this.registry = options.registry ?? defaultRegistry;
@@ -38,7 +40,13 @@ export class PrometheusTelemetry implements WarrenTelemetry {
     this.consumed = new Counter({ name: `${prefix}messages_consumed_total`, help: 'Deliveries settled, by outcome', labelNames: ['connection', 'queue', 'handler', 'outcome'], registers });
     this.handlerDuration = new Histogram({ name: `${prefix}handler_duration_seconds`, help: 'Time from delivery to settlement', labelNames: ['connection', 'queue', 'handler', 'outcome'], buckets, registers });
     this.rpcDuration = new Histogram({ name: `${prefix}rpc_duration_seconds`, help: 'Request/reply latency seen by the caller', labelNames: ['connection', 'routing_key', 'outcome'], buckets, registers });
-    this.connectionUp = new Gauge({ name: `${prefix}connection_up`, help: '1 while the connection is up', labelNames: ['connection'], registers });
+    this.connectionUp = new Gauge({ name: `${prefix}connection_up`, help: '1 while the connection is up (blocked or not)', labelNames: ['connection'], registers });
+    this.connectionBlocked = new Gauge({
+      name: `${prefix}connection_blocked`,
+      help: '1 while the broker blocks publishing on the connection (memory or disk alarm)',
+      labelNames: ['connection'],
+      registers,
+    });
   }
 
   onPublish(info: PublishInfo): (outcome: CallOutcome) => void {
@@ -61,7 +69,9 @@ export class PrometheusTelemetry implements WarrenTelemetry {
   }
 
   onConnectionStatus(connection: string, status: string): void {
-    this.connectionUp.set({ connection }, status === 'connected' ? 1 : 0);
+    // A blocked connection is up (deliveries still arrive); its publishes are what stops.
+    this.connectionUp.set({ connection }, status === 'connected' || status === 'blocked' ? 1 : 0);
+    this.connectionBlocked.set({ connection }, status === 'blocked' ? 1 : 0);
   }
 }
 
@@ -77,7 +87,8 @@ export function registerQueueMetrics(connection: AmqpConnection, queues: string[
   const read = (): Promise<Map<string, { messages: number; consumers: number }>> =>
     (last ??= (async () => {
       const found = new Map<string, { messages: number; consumers: number }>();
-      if (!connection.isConnected) return found;
+      // A blocked connection answers no channel operation until the alarm clears: skip, do not hang the scrape.
+      if (connection.status !== 'connected') return found;
       for (const queue of queues) {
         await connection
           .withChannel(async (channel) => {
