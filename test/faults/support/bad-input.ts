@@ -26,8 +26,10 @@ import { PublishStream, until } from './stream';
 export const GOOD_COUNT = 1_000;
 /** Good publishes awaiting their confirm at once. */
 export const GOOD_WINDOW = 100;
-/** A bad input must be rejected (or its delivery settled) within this, ms. */
+/** A bad publish or request must be rejected within this, ms. */
 export const REJECT_WITHIN_MS = 100;
+/** Bad deliveries (consumer side: dead-lettered, or processed) must be settled within this after the last was sent, ms. */
+export const SETTLE_WITHIN_MS = 1_000;
 /** A good message confirmed or handled later than this after it was sent counts as delayed, ms. */
 export const DELAYED_AFTER_MS = 1_000;
 /** Publish timeout of the scenario apps: bounds how long a stuck publish can hang a row, ms. */
