@@ -67,6 +67,7 @@ export class AmqpConnection {
   private readonly enhancers: RouteEnhancer[] = [];
   private readonly setupErrors: Error[] = [];
   private readonly telemetry: TelemetryHub | undefined;
+  private shutdownDeadline: number | undefined;
 
   constructor(readonly options: ResolvedOptions) {
     this.logger = new Logger(`RabbitMQ:${options.name}`);
@@ -96,6 +97,16 @@ export class AmqpConnection {
 
   get isConnected(): boolean {
     return this.host.isConnected;
+  }
+
+  /** True while the broker blocks publishing on this connection (a memory or disk alarm); `isConnected` stays true. */
+  get isBlocked(): boolean {
+    return this.host.isBlocked;
+  }
+
+  /** The broker's reason while it blocks the connection ('low on memory', 'low on disk'); otherwise undefined. */
+  get blockedReason(): string | undefined {
+    return this.host.blockedReason;
   }
 
   /** The raw amqplib connection while connected (escape hatch). */
@@ -262,15 +273,20 @@ export class AmqpConnection {
 
   /** @internal Shutdown step 1: stop consuming and let handlers in flight finish. */
   async stopConsumers(): Promise<void> {
+    this.shutdownDeadline ??= Date.now() + this.options.shutdownTimeout;
     await this.consumers.stop(this.options.shutdownTimeout);
   }
 
-  /** @internal Shutdown step 2: settle pending publishes and requests, close the connection. */
+  /**
+   * @internal Shutdown step 2: settle pending publishes and requests, close the connection.
+   * Both steps share one deadline, `shutdownTimeout` from the start of shutdown, whatever the broker does.
+   */
   async close(): Promise<void> {
-    await this.publisher.drain(this.options.shutdownTimeout);
+    const deadline = this.shutdownDeadline ?? Date.now() + this.options.shutdownTimeout;
+    await this.publisher.drain(Math.max(0, deadline - Date.now()));
     this.publisher.close();
     this.rpc.close();
-    await this.host.close();
+    await this.host.close(deadline);
     await Promise.all(this.enhancers.map((enhancer) => enhancer.close?.()));
   }
 

@@ -132,9 +132,11 @@ export class Publisher {
     });
   }
 
-  /** Messages accepted and not yet settled. */
+  /** Messages accepted and not yet settled (one that timed out counts no more, though its record waits for the broker). */
   get pendingCount(): number {
-    return this.queued.length + this.unproven.length + this.written.size + this.nacked.size + (this.probing ? 1 : 0);
+    let written = 0;
+    for (const pending of this.written) if (!pending.done) written++;
+    return this.queued.length + this.unproven.length + written + this.nacked.size + (this.probing && !this.probing.done ? 1 : 0);
   }
 
   publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish, timeoutMs: number): Promise<void> {
@@ -176,7 +178,8 @@ export class Publisher {
    */
   async drain(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.pendingCount > 0 && Date.now() < deadline && (this.host.isConnected || this.written.size > 0 || this.probing)) {
+    while (this.pendingCount > 0 && Date.now() < deadline) {
+      if (!this.host.isConnected && this.written.size === 0 && !this.probing) return;
       await new Promise((r) => setTimeout(r, 10));
     }
   }

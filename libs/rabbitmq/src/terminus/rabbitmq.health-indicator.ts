@@ -47,8 +47,8 @@ export class RabbitMQHealthIndicator {
     }
     const channels = connection.channels;
     const details = { connection: connection.name, state: connection.status, channels: `${channels.open}/${channels.total}` };
-    if (isBlocked(connection)) {
-      const reason = blockedReasonOf(connection);
+    if (connection.isBlocked) {
+      const reason = connection.blockedReason;
       return indicator.down({
         ...details,
         reason,
@@ -74,7 +74,7 @@ export class RabbitMQHealthIndicator {
         }
       });
       if (!(await settleWithin(trip, timeout))) {
-        const blocked = isBlocked(connection) ? ` (the broker blocked the connection: ${blockedReasonOf(connection) ?? 'resource alarm'})` : '';
+        const blocked = connection.isBlocked ? ` (the broker blocked the connection: ${connection.blockedReason ?? 'resource alarm'})` : '';
         return indicator.down({ ...details, state: connection.status, message: `round trip failed: no answer within ${timeout} ms${blocked}` });
       }
       await trip;
@@ -85,16 +85,3 @@ export class RabbitMQHealthIndicator {
   }
 }
 
-/** The broker blocks publishing on the connection (it may start during a round trip, which then gets no answer). */
-function isBlocked(connection: AmqpConnection): boolean {
-  return connection.status === 'blocked';
-}
-
-/**
- * The broker's reason while blocked. `AmqpConnection.blockedReason` is read structurally so
- * this indicator works with a facade that does not expose it (it then reports no reason).
- */
-function blockedReasonOf(connection: AmqpConnection): string | undefined {
-  const reason = (connection as { blockedReason?: unknown }).blockedReason;
-  return typeof reason === 'string' ? reason : undefined;
-}
