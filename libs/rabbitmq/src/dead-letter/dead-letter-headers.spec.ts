@@ -70,3 +70,23 @@ describe('dead-letter headers', () => {
     expect(trimStack(undefined)).toBeUndefined();
   });
 });
+
+describe('deadLetterHeaders with odd thrown values', () => {
+  const message = {
+    content: Buffer.from('{}'),
+    fields: { deliveryTag: 1, redelivered: false, exchange: 'x', routingKey: 'k', consumerTag: 'c' },
+    properties: { headers: {} },
+  } as unknown as import('amqplib').ConsumeMessage;
+
+  it.each([
+    ['an Error whose message is a number', Object.assign(new Error('x'), { message: 42 as unknown as string, code: Symbol('c') })],
+    ['an Error whose name is not a string', Object.assign(new Error('x'), { name: 7 as unknown as string })],
+    ['a Symbol', Symbol('thrown')],
+    ['an HttpException-like whose getResponse throws', Object.assign(new Error('bad'), { getResponse: () => { throw new Error('no'); } })],
+  ])('holds strings only for %s', (_what, error) => {
+    const headers = deadLetterHeaders(message, 'q', 'H.h', error, 1);
+    for (const name of ['warren-dead-error-name', 'warren-dead-error-message']) expect(typeof headers[name]).toBe('string');
+    const code = headers['warren-dead-error-code'];
+    expect(code === undefined || typeof code === 'string').toBe(true);
+  });
+});

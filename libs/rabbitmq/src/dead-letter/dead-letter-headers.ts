@@ -1,4 +1,5 @@
 import type { ConsumeMessage, MessageProperties } from 'amqplib';
+import { errorText } from '../errors/error-text';
 import { WARREN_HEADERS } from '../rabbitmq.constants';
 
 /**
@@ -87,19 +88,21 @@ export function deadLetterHeaders(
   now = new Date().toISOString(),
 ): Record<string, unknown> {
   const headers = parkingHeaders(message, queue, now);
+  // Whatever was thrown (an Error whose message is not a string, a plain object, a Symbol),
+  // the headers hold strings only: a header amqplib cannot encode would keep the message cycling.
   const e = error instanceof Error ? (error as Error & { code?: unknown }) : undefined;
   // Thrown non-Errors (e.g. the plain objects of Nest's RPC exception filters) keep their name, message and code if they have them.
   const plain = !e && error !== null && typeof error === 'object' ? (error as { name?: unknown; message?: unknown; code?: unknown }) : undefined;
-  headers[DEAD_LETTER_HEADERS.errorName] = e?.name ?? (typeof plain?.name === 'string' ? plain.name : 'Error');
-  let text = e?.message ?? (typeof plain?.message === 'string' ? plain.message : plain ? safeJson(plain) : String(error));
+  const name = e ? e.name : plain?.name;
+  headers[DEAD_LETTER_HEADERS.errorName] = typeof name === 'string' ? name.slice(0, MAX_TEXT) : 'Error';
+  let text = e ? textOf(e.message) : typeof plain?.message === 'string' ? plain.message : plain ? safeJson(plain) : errorText(error);
   // HttpExceptions from pipes (ValidationPipe) carry the reasons in their response: keep them.
-  const response = typeof (e as { getResponse?: unknown } | undefined)?.getResponse === 'function' ? (e as unknown as { getResponse(): unknown }).getResponse() : undefined;
-  const details = (response as { message?: unknown } | undefined)?.message;
-  if (details !== undefined && details !== text) text = `${text}: ${Array.isArray(details) ? details.join('; ') : safeJson(details)}`;
+  const details = responseDetails(e);
+  if (details !== undefined && details !== text) text = `${text}: ${Array.isArray(details) ? details.map(textOf).join('; ') : safeJson(details)}`;
   headers[DEAD_LETTER_HEADERS.errorMessage] = text.slice(0, MAX_TEXT);
   const code = e?.code ?? plain?.code;
-  if (code !== undefined) headers[DEAD_LETTER_HEADERS.errorCode] = String(code);
-  const stack = trimStack(e?.stack);
+  if (code !== undefined && code !== null) headers[DEAD_LETTER_HEADERS.errorCode] = textOf(code).slice(0, MAX_TEXT);
+  const stack = trimStack(typeof e?.stack === 'string' ? e.stack : undefined);
   if (stack) headers[DEAD_LETTER_HEADERS.errorStack] = stack;
   if (handler) headers[DEAD_LETTER_HEADERS.handler] = handler;
   headers[DEAD_LETTER_HEADERS.attempts] = attempts;
@@ -149,4 +152,19 @@ export function readReason(properties: MessageProperties): DeadLetterReason {
     routingKey: routingKeys?.[0] ?? str(WARREN_HEADERS.originalRoutingKey),
     queue: death?.queue === undefined ? str(WARREN_HEADERS.originalQueue) : String(death.queue),
   };
+}
+
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : errorText(value);
+}
+
+/** The `message` of an HttpException's response (ValidationPipe's reasons), if reading it works. */
+function responseDetails(error: Error | undefined): unknown {
+  try {
+    const getResponse = (error as { getResponse?: unknown } | undefined)?.getResponse;
+    if (typeof getResponse !== 'function') return undefined;
+    return ((getResponse as () => unknown).call(error) as { message?: unknown } | undefined)?.message;
+  } catch {
+    return undefined;
+  }
 }
