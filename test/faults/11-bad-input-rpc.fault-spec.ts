@@ -11,6 +11,7 @@ import {
   observe,
   recordBadInput,
   Requirements,
+  SETTLE_WITHIN_MS,
   type GoodApp,
   type Outcome,
 } from './support/bad-input';
@@ -83,16 +84,35 @@ interface RpcCase {
   scenario: string;
   /** The bad request (against the healthy server, unless it says otherwise). */
   request: (rpc: { exchange: string; missingExchange: string }) => RequestOptions<WorkRequest>;
-  expect: (v: Requirements, outcome: Outcome) => void;
+  expect: (v: Requirements, outcome: Outcome, calls: GoodCalls) => void;
   /** Server-side options. */
   serializer?: boolean;
   telemetry?: boolean;
 }
 
-/** A typed rejection within the time limit, not a timeout; its message matches `names`. */
+/** What the good calls around the bad one took. */
+interface GoodCalls {
+  /** The fastest good call, ms (each does WORK_MS of work). */
+  fastestMs: number;
+}
+
+/**
+ * The server handled the bad request and the caller must hear so at once: before the fastest
+ * good reply (those do WORK_MS of work, the bad one none; both share the same load, so this
+ * holds on a busy machine too), and within SETTLE_WITHIN_MS.
+ */
+function answeredFirst(v: Requirements, outcome: Outcome, calls: GoodCalls): void {
+  v.check(
+    outcome.ms !== undefined && outcome.ms < calls.fastestMs,
+    `the bad one: answered after ${outcome.ms ?? 'forever'} ms, not before the fastest good call (${calls.fastestMs} ms, of which ${WORK_MS} ms of work)`,
+  );
+}
+
+/** A typed rejection replied by the server at once, not a timeout; its message matches `names`. */
 function typedRemote(...names: RegExp[]): RpcCase['expect'] {
-  return (v, outcome) => {
-    v.typedRejection(outcome);
+  return (v, outcome, calls) => {
+    v.typedRejection(outcome, 'the bad one', SETTLE_WITHIN_MS);
+    answeredFirst(v, outcome, calls);
     v.check((outcome.error as { code?: unknown } | undefined)?.code !== 'RPC_TIMEOUT', 'the bad one: timed out instead of getting the error');
     v.messageNames(outcome, names);
   };
@@ -154,9 +174,10 @@ describe('bad input: one bad RPC request among 20 concurrent calls to a healthy 
       scenario: 'telemetry onReply throws while replying',
       request: (x) => ({ exchange: x.exchange, routingKey: 'work', payload: { n: -1, bad: 'telemetry' }, headers: { 'test-bad': 'telemetry' } }),
       // Telemetry need not fail the call: the reply, or a typed error at once.
-      expect: (v, outcome) => {
-        if (outcome.kind === 'resolved') v.check((outcome.value as { n?: unknown } | undefined)?.n === -1, `the bad one: wrong reply ${JSON.stringify(outcome.value)}`);
-        else typedRemote()(v, outcome);
+      expect: (v, outcome, calls) => {
+        if (outcome.kind !== 'resolved') return typedRemote()(v, outcome, calls);
+        v.check((outcome.value as { n?: unknown } | undefined)?.n === -1, `the bad one: wrong reply ${JSON.stringify(outcome.value)}`);
+        answeredFirst(v, outcome, calls);
       },
       telemetry: true,
     },
@@ -181,7 +202,7 @@ describe('bad input: one bad RPC request among 20 concurrent calls to a healthy 
   ];
 
   for (const c of cases) {
-    it(`${c.id}: ${c.scenario} — a typed error at once; the ${CALLS} good calls answered, the good publishes unharmed`, async () => {
+    it(`${c.id}: ${c.scenario} — a typed error at once (before any good reply); the ${CALLS} good calls answered, the good publishes unharmed`, async () => {
       const started = Date.now();
       const rpcQueue = faultName(`badin.rpc${c.id}.q`);
       admin.track('queue', rpcQueue);
@@ -219,9 +240,10 @@ describe('bad input: one bad RPC request among 20 concurrent calls to a healthy 
       const failedCalls = calls.filter((x) => !answered.includes(x)).map((x) => `${x.n}: ${describeOutcome(x.call.outcome)}`);
       const slowCalls = answered.filter((x) => (x.call.outcome.ms ?? 0) > DELAYED_AFTER_MS).length;
       const slowest = Math.max(0, ...calls.map((x) => x.call.outcome.ms ?? 0));
+      const fastest = Math.min(...answered.map((x) => x.call.outcome.ms ?? Infinity));
 
       const v = new Requirements();
-      c.expect(v, outcome);
+      c.expect(v, outcome, { fastestMs: fastest });
       v.check(answered.length === CALLS, `good calls: ${CALLS - answered.length} of ${CALLS} not answered correctly (${[...new Set(failedCalls.map((f) => f.replace(/^\d+: /, '')))].join(', ')})`);
       v.check(slowCalls === 0, `good calls: ${slowCalls} answered more than ${DELAYED_AFTER_MS} ms after the call`);
       v.check(rpcConsumersAfter === rpcConsumersBefore && rpcConsumersAfter === 1, `RPC server consumers: ${String(rpcConsumersBefore)} before, ${String(rpcConsumersAfter)} after`);
@@ -237,7 +259,7 @@ describe('bad input: one bad RPC request among 20 concurrent calls to a healthy 
         good: { sent: CALLS, answered: answered.length },
         requirements: v,
         notes:
-          `${outcome.error === undefined ? '' : `"${errorText(outcome.error, 160)}"; `}good calls: ${answered.length}/${CALLS} answered, slowest ${slowest} ms` +
+          `${outcome.error === undefined ? '' : `"${errorText(outcome.error, 160)}"; `}good calls: ${answered.length}/${CALLS} answered in ${Number.isFinite(fastest) ? fastest : '-'}–${slowest} ms` +
           `${failedCalls.length ? ` (${[...new Set(failedCalls.map((f) => f.replace(/^\d+: /, '')))].join(', ')})` : ''}; ` +
           `publishes: ${result.figures.confirmed}/${result.sent} confirmed, lost ${result.figures.lost}; RPC consumers ${String(rpcConsumersBefore)} -> ${String(rpcConsumersAfter)}`,
       });

@@ -223,8 +223,8 @@ export class Requirements {
     if (!ok) this.failed.push(requirement);
   }
 
-  /** The bad call was rejected (not thrown, not accepted, not left hanging) with a typed WarrenError within REJECT_WITHIN_MS. */
-  typedRejection(outcome: Outcome, what = 'the bad one'): void {
+  /** The bad call was rejected (not thrown, not accepted, not left hanging) with a typed WarrenError within `withinMs`. */
+  typedRejection(outcome: Outcome, what = 'the bad one', withinMs = REJECT_WITHIN_MS): void {
     if (outcome.kind !== 'rejected') {
       this.failed.push(`${what}: expected a rejected promise, got ${describeOutcome(outcome)}${outcome.ms === undefined ? '' : ` after ${outcome.ms} ms`}`);
       if (outcome.kind !== 'threw') return;
@@ -232,7 +232,7 @@ export class Requirements {
     const error = outcome.error;
     this.check(error instanceof WarrenError, `${what}: expected a WarrenError, got ${errorLabel(error)}: ${errorText(error)}`);
     this.check(typeof (error as { code?: unknown } | undefined)?.code === 'string', `${what}: expected a string code on the error`);
-    this.check((outcome.ms ?? Infinity) < REJECT_WITHIN_MS, `${what}: expected a rejection within ${REJECT_WITHIN_MS} ms, took ${outcome.ms ?? 'forever'} ms`);
+    this.check((outcome.ms ?? Infinity) < withinMs, `${what}: expected a rejection within ${withinMs} ms, took ${outcome.ms ?? 'forever'} ms`);
   }
 
   /** The error's message matches each pattern (it names the field, the value's type, ...). */
