@@ -11,11 +11,10 @@ import { Publisher } from './publisher';
 type Confirm = ((error: Error | null) => void) | null;
 
 /**
- * A confirm channel that keeps its confirm window the way amqplib 0.10 does: the confirm
- * callback is queued before the message is written, a server close emits 'error' (with
- * the reply code, class and method) and then 'close', and the window is failed from
- * amqplib's own 'close' listener — in order, stopping at the first slot already confirmed
- * out of order, so the callbacks after that gap are never called.
+ * A confirm channel that keeps its confirm window the way amqplib 2 does: the message is
+ * encoded (and may throw) before its confirm callback is queued, a server close emits
+ * 'error' (with the reply code, class and method) and then 'close', and the window is
+ * failed from amqplib's own 'close' listener, every callback still due in order.
  */
 class FakeConfirmChannel extends EventEmitter {
   readonly written: string[] = [];
@@ -26,15 +25,16 @@ class FakeConfirmChannel extends EventEmitter {
   constructor() {
     super();
     this.on('close', () => {
-      let callback: Confirm | undefined;
-      while ((callback = this.window.shift())) callback(new Error('channel closed'));
+      const due = this.window.splice(0);
+      for (const callback of due) callback?.(new Error('channel closed'));
     });
   }
 
   publish(_exchange: string, _routingKey: string, content: Buffer, _options: unknown, confirm: Confirm): boolean {
-    this.window.push(confirm);
     if (this.closed) throw new Error('Channel closed');
+    if (content.toString() === 'unencodable') throw new TypeError('Unknown type to encode');
     this.written.push(content.toString());
+    this.window.push(confirm);
     return true;
   }
 
@@ -125,7 +125,7 @@ async function prove(t: ReturnType<typeof setUp>, exchange = 'x'): Promise<void>
 }
 
 describe('Publisher', () => {
-  it('re-sends every unconfirmed message when its channel closes, also those amqplib never calls back', async () => {
+  it('re-sends every unconfirmed message in write order when its channel closes, around those confirmed out of order', async () => {
     const t = setUp();
     const { publisher } = t;
     await t.open();
@@ -135,7 +135,7 @@ describe('Publisher', () => {
     const first = t.main();
     expect(first.written).toEqual(['a', 'b', 'c']);
     first.settle(2); // b confirmed out of order: a gap in the window
-    await first.close(); // amqplib calls back 'a' only, stops at the gap, never calls 'c'
+    await first.close(); // 'a' and 'c' fail with the channel
     await tick(150); // the managed channel reopens after 100 ms
     const second = t.main();
     expect(second).not.toBe(first);
@@ -231,6 +231,21 @@ describe('Publisher', () => {
     t.main().settle(1);
     t.main().settle(2);
     await Promise.all(good);
+    await t.closeAll();
+  });
+
+  it('rejects a message amqplib itself fails to encode, and keeps using the channel', async () => {
+    const t = setUp();
+    await t.open();
+    await prove(t);
+    const channel = t.main();
+    const bad = send(t.publisher, 'unencodable');
+    const good = send(t.publisher, 'fine');
+    await expect(bad).rejects.toMatchObject({ name: 'MessageEncodingError', code: 'MESSAGE_ENCODING' });
+    expect(t.main()).toBe(channel);
+    expect(channel.written).toEqual(['fine']);
+    channel.settle(1);
+    await expect(good).resolves.toBeUndefined();
     await t.closeAll();
   });
 

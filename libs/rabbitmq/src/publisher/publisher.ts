@@ -251,7 +251,7 @@ export class Publisher {
       this.written.delete(pending);
       pending.channel = undefined;
       if (isEncodingFailure(error)) {
-        this.rejectUnencodable(pending, error, channel);
+        this.rejectUnencodable(pending, error);
         return true;
       }
       // The channel closed under us: keep the message for the next channel.
@@ -261,15 +261,13 @@ export class Publisher {
   }
 
   /**
-   * amqplib failed to encode what the up-front check let through. amqplib 0.10 has
-   * already queued this write's confirm callback, which shifts the channel's confirm
-   * window: write nothing more to it, and replace it once what is in flight is settled.
+   * amqplib failed to encode what the up-front check let through. amqplib 2 encodes a
+   * message before it queues its confirm callback, so the channel's confirm window is
+   * untouched and the channel stays in use.
    */
-  private rejectUnencodable(pending: PendingPublish, error: unknown, channel: ConfirmChannel): void {
+  private rejectUnencodable(pending: PendingPublish, error: unknown): void {
     const reason = error instanceof Error ? error.message : String(error);
-    this.settle(pending, new MessageEncodingError(pending.exchange, pending.routingKey, 'message', 'not encodable', reason));
-    if (channel === this.main.confirmChannel) this.retire(channel);
-    else if (this.probeChannel?.confirmChannel === channel) this.probeChannel.recycle();
+    this.settle(pending, new MessageEncodingError(pending.exchange, pending.routingKey, 'message', 'not encodable', reason, error));
   }
 
   private onConfirm(pending: PendingPublish, channel: ConfirmChannel, error: unknown): void {
@@ -344,10 +342,8 @@ export class Publisher {
   }
 
   /**
-   * The main channel is gone. amqplib fails the confirm callbacks of its unconfirmed
-   * writes, but 0.10 stops at the first gap in its confirm window (a message confirmed
-   * out of order), so some callbacks never come: re-queue, in write order, whatever
-   * written on that channel is still waiting. If the broker closed it for refusing a
+   * The main channel is gone: re-queue, in write order, whatever written on it is still
+   * waiting (onConfirm leaves those to this, so that they keep their order). If the broker closed it for refusing a
    * publish of a kind it had accepted before (permissions revoked, exchange deleted),
    * which message it was cannot be told: those kinds go back to the probe.
    */
@@ -424,7 +420,7 @@ export class Publisher {
       this.probing = undefined;
       next.channel = undefined;
       if (isEncodingFailure(error)) {
-        this.rejectUnencodable(next, error, channel);
+        this.rejectUnencodable(next, error);
         this.pumpProbe();
       } else {
         this.unproven.unshift(next);
