@@ -1,4 +1,4 @@
-import type { AmqpConnection } from './connection/amqp-connection';
+import type { AmqpConnection } from './facade/amqp-connection';
 import { DeadLetterEnhancer } from './dead-letter/dead-letter.enhancer';
 import { DedupEnhancer } from './reliability/dedup.enhancer';
 import { RetryEnhancer } from './reliability/retry.enhancer';

@@ -20,9 +20,9 @@ export type {
 } from './options/rabbitmq-options.interface';
 
 // Connections
-export { AmqpConnection } from './connection/amqp-connection';
-export type { BatchMessage, BatchPublishResult, PublishOptions, RequestOptions } from './connection/amqp-connection';
-export { AmqpConnectionRegistry } from './connection/amqp-connection.registry';
+export { AmqpConnection } from './facade/amqp-connection';
+export type { BatchMessage, BatchPublishResult, PublishOptions, RequestOptions } from './facade/amqp-connection';
+export { AmqpConnectionRegistry } from './facade/amqp-connection.registry';
 export type { ConnectionStatus } from './connection/connection-status';
 
 // Handlers
@@ -70,8 +70,8 @@ export { RetryPolicy } from './retry/retry-policy';
 export type { BackoffOptions, ExponentialBackoffOptions, FixedBackoffOptions, ListBackoffOptions, RetryOptions } from './retry/retry-options.interface';
 
 // Dead letters
-export { DeadLetterService } from './dead-letter/dead-letter.service';
-export type { DeadLetter, DeadLetterQueryOptions, ReplayOptions, ReplayResult } from './dead-letter/dead-letter.service';
+export { DeadLetterService } from './facade/dead-letter.service';
+export type { DeadLetter, DeadLetterQueryOptions, ReplayOptions, ReplayResult } from './facade/dead-letter.service';
 export type { DeadLetterOptions } from './dead-letter/dead-letter-options.interface';
 export { DEAD_LETTER_HEADERS } from './dead-letter/dead-letter-headers';
 export type { DeadLetterReason } from './dead-letter/dead-letter-headers';

@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { AmqpConnectionRegistry } from './connection/amqp-connection.registry';
+import { AmqpConnectionRegistry } from './facade/amqp-connection.registry';
 import { RabbitMQMetadataAccessor } from './discovery/rabbitmq-metadata.accessor';
 import { RabbitMQExplorer } from './discovery/rabbitmq.explorer';
 import { RabbitMQLifecycle } from './rabbitmq-lifecycle.service';
-import { DeadLetterService } from './dead-letter/dead-letter.service';
+import { DeadLetterService } from './facade/dead-letter.service';
 
 /** What every connection of an application shares: the registry, handler discovery and the lifecycle. */
 @Module({

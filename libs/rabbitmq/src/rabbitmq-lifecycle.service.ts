@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
-import type { AmqpConnection } from './connection/amqp-connection';
-import { AmqpConnectionRegistry } from './connection/amqp-connection.registry';
+import type { AmqpConnection } from './facade/amqp-connection';
+import { AmqpConnectionRegistry } from './facade/amqp-connection.registry';
 import { settleWithin } from './connection/settle-within';
 import { RabbitMQExplorer } from './discovery/rabbitmq.explorer';
 import { InvalidOptionsError } from './errors/invalid-options.error';

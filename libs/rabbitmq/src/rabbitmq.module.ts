@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider, type Type } from '@nestjs/common';
-import { AmqpConnection } from './connection/amqp-connection';
-import { AmqpConnectionRegistry } from './connection/amqp-connection.registry';
+import { AmqpConnection } from './facade/amqp-connection';
+import { AmqpConnectionRegistry } from './facade/amqp-connection.registry';
 import type { RabbitMQModuleOptions } from './options/rabbitmq-options.interface';
 import { resolveOptions } from './options/resolve-options';
 import { DEFAULT_CONNECTION_NAME } from './rabbitmq.constants';

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { AmqpConnection } from './connection/amqp-connection';
+import { AmqpConnection } from './facade/amqp-connection';
 import { DEFAULT_CONNECTION_NAME } from './rabbitmq.constants';
 
 /** The injection token of a connection: the `AmqpConnection` class for the default one, a string for named ones. */

@@ -1,5 +1,5 @@
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import { AmqpConnection } from '../connection/amqp-connection';
+import { AmqpConnection } from '../facade/amqp-connection';
 import { RpcRemoteError } from '../errors/rpc-remote.error';
 import { resolveOptions } from '../options/resolve-options';
 import { DEFAULT_TRANSPORT_EXCHANGE, transportExchanges, type WarrenTransportOptions } from './warren-transport.options';

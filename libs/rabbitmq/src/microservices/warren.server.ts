@@ -1,7 +1,7 @@
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import type { ConsumeMessage } from 'amqplib';
 import { lastValueFrom, isObservable } from 'rxjs';
-import { AmqpConnection } from '../connection/amqp-connection';
+import { AmqpConnection } from '../facade/amqp-connection';
 import type { HandlerDescriptor } from '../consumer/handler-descriptor';
 import { installFeatures } from '../features';
 import { resolveOptions } from '../options/resolve-options';

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
-import type { AmqpConnection } from '../connection/amqp-connection';
+import type { AmqpConnection } from '../facade/amqp-connection';
 import type { CallOutcome, ConsumeInfo, ConsumeOutcome, PublishInfo, RequestInfo, WarrenTelemetry } from '../observability/telemetry.interface';
 
 export interface PrometheusTelemetryOptions {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import type { AmqpConnection } from '../connection/amqp-connection';
-import { AmqpConnectionRegistry } from '../connection/amqp-connection.registry';
+import type { AmqpConnection } from '../facade/amqp-connection';
+import { AmqpConnectionRegistry } from '../facade/amqp-connection.registry';
 import { settleWithin } from '../connection/settle-within';
 
 export interface RabbitMQHealthOptions {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AmqpConnection } from '../connection/amqp-connection';
+import type { AmqpConnection } from '../facade/amqp-connection';
 
 /**
  * Unique queue and exchange names for tests against a real broker, deleted

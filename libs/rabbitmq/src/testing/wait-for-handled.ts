@@ -1,4 +1,4 @@
-import type { AmqpConnection } from '../connection/amqp-connection';
+import type { AmqpConnection } from '../facade/amqp-connection';
 import type { HandlerStats } from '../consumer/handler-stats';
 
 /**

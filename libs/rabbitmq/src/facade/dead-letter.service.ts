@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { GetMessage } from 'amqplib';
 import { keptProperties } from '../consumer/feature-host';
-import { AmqpConnectionRegistry } from '../connection/amqp-connection.registry';
+import { AmqpConnectionRegistry } from './amqp-connection.registry';
 import { WARREN_HEADERS } from '../rabbitmq.constants';
 import { LAST_ERROR_HEADER } from '../reliability/delayed-retry.strategy';
-import { DEAD_LETTER_HEADERS, FIRST_FAILURE_HEADER, readReason, type DeadLetterReason } from './dead-letter-headers';
+import { DEAD_LETTER_HEADERS, FIRST_FAILURE_HEADER, readReason, type DeadLetterReason } from '../dead-letter/dead-letter-headers';
 
 /** A message in a dead-letter queue, with why it is there. */
 export interface DeadLetter {

@@ -13,9 +13,9 @@ import type { Serializer } from '../publisher/serializer';
 import { RpcClient } from '../rpc/rpc-client';
 import { TopologyDeclarer } from '../topology/topology-declarer';
 import { outcomeOf, TelemetryHub } from '../observability/telemetry-hub';
-import { ConnectionHost } from './connection-host';
-import type { ConnectionStatus } from './connection-status';
-import type { ManagedChannel } from './managed-channel';
+import { ConnectionHost } from '../connection/connection-host';
+import type { ConnectionStatus } from '../connection/connection-status';
+import type { ManagedChannel } from '../connection/managed-channel';
 
 /** Options of one publish; amqplib's publish options plus Warren's. */
 export interface PublishOptions extends Options.Publish {
