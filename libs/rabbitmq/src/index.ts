@@ -2,7 +2,8 @@
 export { RabbitMQModule } from './rabbitmq.module';
 export type { RabbitMQModuleAsyncOptions, RabbitMQModuleRootOptions, RabbitMQOptionsFactory } from './rabbitmq.module';
 export { getConnectionToken, InjectAmqpConnection } from './rabbitmq.tokens';
-export { DEFAULT_CONNECTION_NAME, RABBIT_CONTEXT_TYPE, WARREN_HEADERS } from './rabbitmq.constants';
+export { DEFAULT_CONNECTION_NAME, RABBIT_CONTEXT_TYPE } from './rabbitmq.constants';
+export { WARREN_HEADERS } from './message/warren-headers';
 
 // Options
 export type {
@@ -35,8 +36,8 @@ export { Nack } from './consumer/nack';
 export type { ConsumeMessage, MessageProperties } from 'amqplib';
 
 // Serialization
-export { JsonSerializer } from './publisher/serializer';
-export type { Serializer } from './publisher/serializer';
+export { JsonSerializer } from './message/serializer';
+export type { Serializer } from './message/serializer';
 
 // Errors
 export { WarrenError } from './errors/warren.error';
@@ -73,8 +74,8 @@ export type { BackoffOptions, ExponentialBackoffOptions, FixedBackoffOptions, Li
 export { DeadLetterService } from './facade/dead-letter.service';
 export type { DeadLetter, DeadLetterQueryOptions, ReplayOptions, ReplayResult } from './facade/dead-letter.service';
 export type { DeadLetterOptions } from './dead-letter/dead-letter-options.interface';
-export { DEAD_LETTER_HEADERS } from './dead-letter/dead-letter-headers';
-export type { DeadLetterReason } from './dead-letter/dead-letter-headers';
+export { DEAD_LETTER_HEADERS } from './message/warren-headers';
+export type { DeadLetterReason } from './message/dead-letter-reason';
 
 // Dedup (the Redis store has its own entry point: @warren/rabbitmq/redis)
 export { MemoryDedupStore } from './dedup/memory-dedup.store';

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { describeError } from '../errors/error-text';
 import type { ErrorBehavior } from '../options/rabbitmq-options.interface';
 import { DROP, REJECT, REQUEUE, type FailureContext, type FailureStrategy, type Settlement } from './failure-strategy';
 
@@ -32,16 +33,4 @@ export class ErrorBehaviorStrategy implements FailureStrategy {
     this.logger.warn(`${where}: message ${outcome}: ${describeError(error)}`);
     return behavior === 'ack' ? DROP : behavior === 'requeue' ? REQUEUE : REJECT;
   }
-}
-
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  if (error !== null && typeof error === 'object') {
-    try {
-      return JSON.stringify(error);
-    } catch {
-      return String(error);
-    }
-  }
-  return String(error);
 }

@@ -1,5 +1,5 @@
 import type { ErrorBehavior } from '../options/rabbitmq-options.interface';
-import type { Serializer } from '../publisher/serializer';
+import type { Serializer } from '../message/serializer';
 import type { FailureStrategy } from './failure-strategy';
 import type { HandlerDescriptor } from './handler-descriptor';
 import type { DedupGuard } from './dedup-guard';

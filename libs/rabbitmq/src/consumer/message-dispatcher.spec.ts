@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { TelemetryHub } from '../observability/telemetry-hub';
-import { JsonSerializer } from '../publisher/serializer';
-import { WARREN_HEADERS } from '../rabbitmq.constants';
+import { JsonSerializer } from '../message/serializer';
+import { WARREN_HEADERS } from '../message/warren-headers';
 import type { DedupGuard } from './dedup-guard';
 import { DEAD_LETTERED, type FailureStrategy } from './failure-strategy';
 import { emptyStats } from './handler-stats';

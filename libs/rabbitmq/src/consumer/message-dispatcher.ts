@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { attemptOf } from '../dead-letter/dead-letter-headers';
 import { MessageDeserializationError } from '../errors/message-deserialization.error';
 import { MessageTooLargeError } from '../errors/message-too-large.error';
 import { NoHandlerError } from '../errors/no-handler.error';
 import { RpcReplySerializationError } from '../errors/rpc-reply-serialization.error';
 import type { TelemetryHub } from '../observability/telemetry-hub';
 import type { ConsumeOutcome } from '../observability/telemetry.interface';
-import { WARREN_HEADERS } from '../rabbitmq.constants';
+import { attemptOf, exchangeOf, routingKeyOf } from '../message/message-headers';
+import { WARREN_HEADERS } from '../message/warren-headers';
 import { encodeRemoteErrorBody } from '../rpc/remote-error-codec';
 import type { DedupTicket } from './dedup-guard';
 import { isPermanentFailure } from './error-behavior.strategy';
@@ -58,18 +58,15 @@ export class MessageDispatcher {
     let route: HandlerRoute | undefined;
     try {
       const headers = (message.properties.headers as Record<string, unknown> | undefined) ?? EMPTY_HEADERS;
-      // Headers are the publisher's to set: read them only when they have the expected type.
-      const original = headers[WARREN_HEADERS.originalRoutingKey];
-      const routingKey = typeof original === 'string' ? original : message.fields.routingKey;
+      const routingKey = routingKeyOf(message);
       route = source.route(routingKey);
       if (this.telemetry === undefined) return this.process(source, route, routingKey, headers, channel, message);
-      const originalExchange = headers[WARREN_HEADERS.originalExchange];
       const messageId = message.properties.messageId as unknown;
       const info = {
         connection: this.connectionName,
         queue: source.queue,
         handler: route?.descriptor.name,
-        exchange: typeof originalExchange === 'string' ? originalExchange : message.fields.exchange,
+        exchange: exchangeOf(message),
         routingKey,
         messageId: typeof messageId === 'string' ? messageId : undefined,
         headers,

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { describeError } from '../consumer/error-behavior.strategy';
 import { DEAD_LETTERED, type FailureContext, type FailureStrategy, type Settlement } from '../consumer/failure-strategy';
-import { keptProperties, type FeatureHost } from '../consumer/feature-host';
-import { attemptOf, deadLetterHeaders } from './dead-letter-headers';
+import type { FeatureHost } from '../consumer/feature-host';
+import { describeError } from '../errors/error-text';
+import { keptProperties } from '../message/kept-properties';
+import { attemptOf, deadLetterHeaders } from '../message/message-headers';
 
 /** Where a handler's dead letters go. */
 export interface DeadLetterTarget {

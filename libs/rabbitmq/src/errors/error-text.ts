@@ -13,3 +13,16 @@ export function errorText(error: unknown): string {
     return 'an error that could not be read';
   }
 }
+
+/** `Name: message` of an Error, the JSON of another object, or the string of anything else: for logs and a retry's header. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  if (error !== null && typeof error === 'object') {
+    try {
+      return JSON.stringify(error);
+    } catch {
+      return String(error);
+    }
+  }
+  return String(error);
+}

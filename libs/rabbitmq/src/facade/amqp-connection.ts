@@ -9,7 +9,7 @@ import { MessageEncodingError } from '../errors/message-encoding.error';
 import { MessageTooLargeError } from '../errors/message-too-large.error';
 import type { ResolvedOptions } from '../options/resolve-options';
 import { Publisher } from '../publisher/publisher';
-import type { Serializer } from '../publisher/serializer';
+import type { Serializer } from '../message/serializer';
 import { RpcClient } from '../rpc/rpc-client';
 import { TopologyDeclarer } from '../topology/topology-declarer';
 import { outcomeOf, TelemetryHub } from '../observability/telemetry-hub';

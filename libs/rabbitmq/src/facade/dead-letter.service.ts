@@ -1,10 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { GetMessage } from 'amqplib';
-import { keptProperties } from '../consumer/feature-host';
 import { AmqpConnectionRegistry } from './amqp-connection.registry';
-import { WARREN_HEADERS } from '../rabbitmq.constants';
-import { LAST_ERROR_HEADER } from '../reliability/delayed-retry.strategy';
-import { DEAD_LETTER_HEADERS, FIRST_FAILURE_HEADER, readReason, type DeadLetterReason } from '../dead-letter/dead-letter-headers';
+import { readReason, type DeadLetterReason } from '../message/dead-letter-reason';
+import { keptProperties } from '../message/kept-properties';
+import { replayHeaders } from '../message/message-headers';
 
 /** A message in a dead-letter queue, with why it is there. */
 export interface DeadLetter {
@@ -36,20 +35,6 @@ export interface ReplayResult {
   /** Of those kept, the ones that could not be republished, with the error. */
   failed: Array<{ messageId: string | undefined; error: string }>;
 }
-
-const STRIPPED_ON_REPLAY = [
-  ...Object.values(DEAD_LETTER_HEADERS),
-  WARREN_HEADERS.attempt,
-  LAST_ERROR_HEADER,
-  FIRST_FAILURE_HEADER,
-  'x-death',
-  'x-first-death-exchange',
-  'x-first-death-queue',
-  'x-first-death-reason',
-  'x-last-death-exchange',
-  'x-last-death-queue',
-  'x-last-death-reason',
-];
 
 /**
  * Inspect and replay dead-letter queues. Peeking takes messages without
@@ -101,8 +86,7 @@ export class DeadLetterService {
           if (!target) result.failed.push({ messageId: deadLetter.messageId, error: 'the original queue is not recorded' });
           continue;
         }
-        const headers = { ...deadLetter.headers };
-        for (const name of STRIPPED_ON_REPLAY) delete headers[name];
+        const headers = replayHeaders(deadLetter.headers);
         try {
           await connection.publishRaw('', target, message.content, {
             ...keptProperties(message.properties as unknown as Record<string, unknown>),

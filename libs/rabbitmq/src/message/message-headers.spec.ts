@@ -1,6 +1,8 @@
 import type { ConsumeMessage, MessageProperties } from 'amqplib';
-import { WARREN_HEADERS } from '../rabbitmq.constants';
-import { attemptOf, DEAD_LETTER_HEADERS, deadLetterHeaders, readReason, trimStack } from './dead-letter-headers';
+import { readReason } from './dead-letter-reason';
+import { keptProperties } from './kept-properties';
+import { attemptOf, deadLetterHeaders, exchangeOf, replayHeaders, retryHeaders, routingKeyOf, trimStack } from './message-headers';
+import { DEAD_LETTER_HEADERS, FIRST_FAILURE_HEADER, LAST_ERROR_HEADER, WARREN_HEADERS } from './warren-headers';
 
 function message(headers: Record<string, unknown> = {}): ConsumeMessage {
   return {
@@ -10,11 +12,55 @@ function message(headers: Record<string, unknown> = {}): ConsumeMessage {
   } as ConsumeMessage;
 }
 
-describe('dead-letter headers', () => {
+describe('message headers', () => {
   it('reads the attempt, defaulting to 1', () => {
     expect(attemptOf(message())).toBe(1);
     expect(attemptOf(message({ [WARREN_HEADERS.attempt]: 3 }))).toBe(3);
     expect(attemptOf(message({ [WARREN_HEADERS.attempt]: 'junk' }))).toBe(1);
+  });
+
+  it('reads the original route only when the headers hold strings', () => {
+    expect(routingKeyOf(message())).toBe('order.created');
+    expect(exchangeOf(message())).toBe('orders');
+    const retried = message({ [WARREN_HEADERS.originalRoutingKey]: 'first.key', [WARREN_HEADERS.originalExchange]: 'first' });
+    expect(routingKeyOf(retried)).toBe('first.key');
+    expect(exchangeOf(retried)).toBe('first');
+    expect(routingKeyOf(message({ [WARREN_HEADERS.originalRoutingKey]: 42 }))).toBe('order.created');
+  });
+
+  it('parks a retry with the next attempt and the last error', () => {
+    const headers = retryHeaders(message({ [WARREN_HEADERS.attempt]: 2, 'x-death': [{}] }), 'billing', 2, new TypeError('bad'), '2026-01-01T00:00:00.000Z');
+    expect(headers).toMatchObject({
+      [WARREN_HEADERS.attempt]: 3,
+      [LAST_ERROR_HEADER]: 'TypeError: bad',
+      [WARREN_HEADERS.originalExchange]: 'orders',
+      [WARREN_HEADERS.originalRoutingKey]: 'order.created',
+      [WARREN_HEADERS.originalQueue]: 'billing',
+      [FIRST_FAILURE_HEADER]: '2026-01-01T00:00:00.000Z',
+    });
+    expect(headers['x-death']).toBeUndefined();
+  });
+
+  it('replays with the bookkeeping stripped and the rest kept', () => {
+    const parked = deadLetterHeaders(message({ app: 'kept', [WARREN_HEADERS.attempt]: 3 }), 'billing', 'B.c', new Error('x'), 3);
+    const original = { ...parked, [LAST_ERROR_HEADER]: 'Error: x', 'x-death': [{}], 'x-first-death-queue': 'billing' };
+    const replayed = replayHeaders(original);
+    expect(replayed).toEqual({
+      app: 'kept',
+      [WARREN_HEADERS.originalExchange]: 'orders',
+      [WARREN_HEADERS.originalRoutingKey]: 'order.created',
+      [WARREN_HEADERS.originalQueue]: 'billing',
+    });
+    expect(original[DEAD_LETTER_HEADERS.errorName]).toBe('Error');
+  });
+
+  it('keeps the properties worth re-publishing, persistent and mandatory', () => {
+    expect(keptProperties({ messageId: 'm', contentType: 'application/json', expiration: '10', replyTo: 'q', priority: null })).toEqual({
+      persistent: true,
+      mandatory: true,
+      messageId: 'm',
+      contentType: 'application/json',
+    });
   });
 
   it('records the reason and reads it back', () => {

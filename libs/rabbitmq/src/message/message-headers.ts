@@ -1,44 +1,11 @@
-import type { ConsumeMessage, MessageProperties } from 'amqplib';
-import { errorText } from '../errors/error-text';
-import { WARREN_HEADERS } from '../rabbitmq.constants';
+import type { ConsumeMessage } from 'amqplib';
+import { describeError, errorText } from '../errors/error-text';
+import { DEAD_LETTER_HEADERS, FIRST_FAILURE_HEADER, LAST_ERROR_HEADER, WARREN_HEADERS } from './warren-headers';
 
-/**
- * Headers recording why a message was dead-lettered. All start with
- * `warren-dead-` (client-set `x-` headers are ignored by RabbitMQ 4); the
- * original exchange, routing key and queue travel in `warren-original-*`.
+/*
+ * Reading and writing Warren's headers on a delivery: the attempt count, the original route,
+ * and the headers a message carries when it is parked for a retry, dead-lettered or replayed.
  */
-export const DEAD_LETTER_HEADERS = {
-  errorName: 'warren-dead-error-name',
-  errorMessage: 'warren-dead-error-message',
-  errorCode: 'warren-dead-error-code',
-  errorStack: 'warren-dead-error-stack',
-  handler: 'warren-dead-handler',
-  attempts: 'warren-dead-attempts',
-  firstFailureAt: 'warren-dead-first-failure-at',
-  lastFailureAt: 'warren-dead-last-failure-at',
-} as const;
-
-/** When a message first failed; set on its first failure and kept across retries. */
-export const FIRST_FAILURE_HEADER = 'warren-first-failure-at';
-
-/** Why a message is in a dead-letter queue, read back from its headers. */
-export interface DeadLetterReason {
-  errorName: string;
-  errorMessage: string;
-  errorCode?: string;
-  /** The first lines of the stack. */
-  errorStack?: string;
-  /** The handler that failed (`Class.method`). */
-  handler?: string;
-  /** Deliveries made, including the last one. */
-  attempts: number;
-  /** ISO timestamps. */
-  firstFailureAt?: string;
-  lastFailureAt?: string;
-  exchange?: string;
-  routingKey?: string;
-  queue?: string;
-}
 
 const STACK_LINES = 8;
 const MAX_TEXT = 2000;
@@ -56,6 +23,19 @@ export function attemptOf(message: ConsumeMessage): number {
   return Number.isInteger(attempt) && attempt > 0 ? attempt : 1;
 }
 
+/** The routing key the message was first published with (kept across retries and dead-lettering), or its own. */
+export function routingKeyOf(message: ConsumeMessage): string {
+  // Headers are the publisher's to set: read them only when they have the expected type.
+  const original = headersOf(message)[WARREN_HEADERS.originalRoutingKey];
+  return typeof original === 'string' ? original : message.fields.routingKey;
+}
+
+/** The exchange the message was first published to (kept across retries and dead-lettering), or its own. */
+export function exchangeOf(message: ConsumeMessage): string {
+  const original = headersOf(message)[WARREN_HEADERS.originalExchange];
+  return typeof original === 'string' ? original : message.fields.exchange;
+}
+
 /**
  * The headers a message keeps when it is parked (wait queue or dead-letter
  * queue): its own, plus where it originally went and when it first failed.
@@ -67,6 +47,14 @@ export function parkingHeaders(message: ConsumeMessage, queue: string, now: stri
   headers[WARREN_HEADERS.originalRoutingKey] ??= message.fields.routingKey;
   headers[WARREN_HEADERS.originalQueue] ??= queue;
   headers[FIRST_FAILURE_HEADER] ??= now;
+  return headers;
+}
+
+/** The headers of a failed delivery sent to wait for its retry: parked, with the next attempt number and the error. */
+export function retryHeaders(message: ConsumeMessage, queue: string, attempt: number, error: unknown, now = new Date().toISOString()): Record<string, unknown> {
+  const headers = parkingHeaders(message, queue, now);
+  headers[WARREN_HEADERS.attempt] = attempt + 1;
+  headers[LAST_ERROR_HEADER] = describeError(error).slice(0, 500);
   return headers;
 }
 
@@ -111,47 +99,30 @@ export function deadLetterHeaders(
   return headers;
 }
 
-/**
- * Reads the reason back. Messages the broker dead-lettered itself (a quorum
- * queue's delivery limit, a TTL, `new Nack()`) carry only `x-death`; their
- * reason is taken from it.
- */
-export function readReason(properties: MessageProperties): DeadLetterReason {
-  const h = (properties.headers ?? {}) as Record<string, unknown>;
-  const str = (key: string): string | undefined => (h[key] === undefined || h[key] === null ? undefined : String(h[key]));
-  if (h[DEAD_LETTER_HEADERS.errorName] !== undefined) {
-    return {
-      errorName: str(DEAD_LETTER_HEADERS.errorName) ?? 'Error',
-      errorMessage: str(DEAD_LETTER_HEADERS.errorMessage) ?? '',
-      errorCode: str(DEAD_LETTER_HEADERS.errorCode),
-      errorStack: str(DEAD_LETTER_HEADERS.errorStack),
-      handler: str(DEAD_LETTER_HEADERS.handler),
-      attempts: Number(h[DEAD_LETTER_HEADERS.attempts] ?? 1),
-      firstFailureAt: str(DEAD_LETTER_HEADERS.firstFailureAt),
-      lastFailureAt: str(DEAD_LETTER_HEADERS.lastFailureAt),
-      exchange: str(WARREN_HEADERS.originalExchange),
-      routingKey: str(WARREN_HEADERS.originalRoutingKey),
-      queue: str(WARREN_HEADERS.originalQueue),
-    };
-  }
-  const death = Array.isArray(h['x-death']) ? (h['x-death'][0] as Record<string, unknown>) : undefined;
-  const reason = death ? String(death.reason) : 'unknown';
-  const time = death?.time as { value?: number } | undefined;
-  const at = time?.value !== undefined ? new Date(time.value * 1000).toISOString() : undefined;
-  const routingKeys = death?.['routing-keys'] as string[] | undefined;
-  return {
-    errorName: 'BrokerDeadLetter',
-    errorMessage:
-      reason === 'delivery_limit'
-        ? 'the delivery limit of the quorum queue was reached (the handler crashed or requeued the message every time)'
-        : `dead-lettered by the broker (${reason})`,
-    attempts: Number(death?.count ?? 1),
-    firstFailureAt: at,
-    lastFailureAt: at,
-    exchange: death?.exchange === undefined ? str(WARREN_HEADERS.originalExchange) : String(death.exchange),
-    routingKey: routingKeys?.[0] ?? str(WARREN_HEADERS.originalRoutingKey),
-    queue: death?.queue === undefined ? str(WARREN_HEADERS.originalQueue) : String(death.queue),
-  };
+/** Headers a replayed dead letter loses: it starts over at attempt 1, with no reason and no broker death records. */
+const STRIPPED_ON_REPLAY = [
+  ...Object.values(DEAD_LETTER_HEADERS),
+  WARREN_HEADERS.attempt,
+  LAST_ERROR_HEADER,
+  FIRST_FAILURE_HEADER,
+  'x-death',
+  'x-first-death-exchange',
+  'x-first-death-queue',
+  'x-first-death-reason',
+  'x-last-death-exchange',
+  'x-last-death-queue',
+  'x-last-death-reason',
+];
+
+/** The headers a dead letter is replayed with: its own (a copy), without the dead-letter and retry bookkeeping. */
+export function replayHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  const replayed = { ...headers };
+  for (const name of STRIPPED_ON_REPLAY) delete replayed[name];
+  return replayed;
+}
+
+function headersOf(message: ConsumeMessage): Record<string, unknown> {
+  return (message.properties.headers as Record<string, unknown> | undefined) ?? {};
 }
 
 function textOf(value: unknown): string {

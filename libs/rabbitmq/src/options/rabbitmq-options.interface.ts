@@ -1,5 +1,5 @@
 import type { Options } from 'amqplib';
-import type { Serializer } from '../publisher/serializer';
+import type { Serializer } from '../message/serializer';
 import type { RetryOptions } from '../retry/retry-options.interface';
 import type { DedupOptions } from '../dedup/dedup-store.interface';
 import type { DeadLetterOptions } from '../dead-letter/dead-letter-options.interface';

@@ -1,6 +1,6 @@
 import { maskUrl } from '../connection/mask-url';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import { JsonSerializer, type Serializer } from '../publisher/serializer';
+import { JsonSerializer, type Serializer } from '../message/serializer';
 import { DEFAULT_CONNECTION_NAME } from '../rabbitmq.constants';
 import type {
   ErrorBehavior,

@@ -9,7 +9,7 @@ import { PublishTimeoutError } from '../errors/publish-timeout.error';
 import { UnroutableMessageError } from '../errors/unroutable-message.error';
 import type { ConnectionHost } from '../connection/connection-host';
 import type { ManagedChannel } from '../connection/managed-channel';
-import { WARREN_HEADERS } from '../rabbitmq.constants';
+import { WARREN_HEADERS } from '../message/warren-headers';
 import { DeadlineSweeper } from './deadline-sweeper';
 import { findEncodingProblem } from './publish-encoding';
 

@@ -1,14 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { describeError, isPermanentFailure } from '../consumer/error-behavior.strategy';
+import { isPermanentFailure } from '../consumer/error-behavior.strategy';
 import { RETRIED, type FailureContext, type FailureStrategy, type Settlement } from '../consumer/failure-strategy';
-import { keptProperties, type FeatureHost } from '../consumer/feature-host';
-import { attemptOf, parkingHeaders } from '../dead-letter/dead-letter-headers';
-import { WARREN_HEADERS } from '../rabbitmq.constants';
+import type { FeatureHost } from '../consumer/feature-host';
+import { describeError } from '../errors/error-text';
+import { keptProperties } from '../message/kept-properties';
+import { attemptOf, retryHeaders } from '../message/message-headers';
 import type { RetryPolicy } from '../retry/retry-policy';
 import { RETRY_WAIT_EXCHANGE, waitRoutingKey, type WaitQueueKind } from './wait-queues';
-
-/** The last error of a message waiting for its retry, for whoever inspects the wait queue. */
-export const LAST_ERROR_HEADER = 'warren-last-error';
 
 /**
  * Sends a failed message to the wait queue of its delay level, from which the
@@ -32,9 +30,7 @@ export class DelayedRetryStrategy implements FailureStrategy {
     const attempt = attemptOf(message);
     if (isPermanentFailure(error) || !this.policy.shouldRetry(error, attempt)) return this.next.onFailure(context);
     const delay = this.policy.delayFor(attempt);
-    const headers = parkingHeaders(message, queue, new Date().toISOString());
-    headers[WARREN_HEADERS.attempt] = attempt + 1;
-    headers[LAST_ERROR_HEADER] = describeError(error).slice(0, 500);
+    const headers = retryHeaders(message, queue, attempt, error);
     await this.host.publishRaw(RETRY_WAIT_EXCHANGE, waitRoutingKey(this.kind, delay, queue), message.content, {
       ...keptProperties(message.properties as unknown as Record<string, unknown>),
       headers,

@@ -4,7 +4,7 @@ import type { DedupDecision, DedupGuard, DedupTicket, StillWanted } from '../con
 import { DUPLICATE, REQUEUE } from '../consumer/failure-strategy';
 import type { HandlerStats } from '../consumer/handler-stats';
 import { DedupKeyError } from '../errors/dedup-key.error';
-import { WARREN_HEADERS } from '../rabbitmq.constants';
+import { routingKeyOf } from '../message/message-headers';
 import type { DedupClaim, DedupStore } from '../dedup/dedup-store.interface';
 import type { ResolvedDedupOptions } from '../dedup/resolve-dedup-options';
 import { errorText } from '../errors/error-text';
@@ -81,13 +81,12 @@ export class StoreDedupGuard implements DedupGuard {
   /** The message's key; a key function that throws fails the message for good (it would throw on every delivery). */
   private keyOf(message: ConsumeMessage, payload: unknown): string | undefined {
     const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
-    const original = headers[WARREN_HEADERS.originalRoutingKey];
     try {
       return this.options.key({
         payload,
         properties: message.properties,
         headers,
-        routingKey: typeof original === 'string' ? original : message.fields.routingKey,
+        routingKey: routingKeyOf(message),
       });
     } catch (error) {
       throw new DedupKeyError(this.scope, error);

@@ -1,4 +1,4 @@
-import { JsonSerializer, type Serializer } from '../publisher/serializer';
+import { JsonSerializer, type Serializer } from '../message/serializer';
 import { encodeRemoteError, encodeRemoteErrorBody } from './remote-error-codec';
 
 const json = new JsonSerializer();

@@ -1,5 +1,5 @@
 import type { RemoteErrorPayload } from '../errors/rpc-remote.error';
-import type { Serializer } from '../publisher/serializer';
+import type { Serializer } from '../message/serializer';
 
 /**
  * Turns what an RPC handler threw into the reply body the caller's RpcRemoteError

@@ -12,8 +12,8 @@ import { RpcReplyInvalidError } from '../errors/rpc-reply-invalid.error';
 import { RpcTimeoutError } from '../errors/rpc-timeout.error';
 import { UnroutableMessageError } from '../errors/unroutable-message.error';
 import { findEncodingProblem } from '../publisher/publish-encoding';
-import type { Serializer } from '../publisher/serializer';
-import { WARREN_HEADERS } from '../rabbitmq.constants';
+import type { Serializer } from '../message/serializer';
+import { WARREN_HEADERS } from '../message/warren-headers';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';
 
