@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import * as path from 'node:path';
 import * as amqplib from 'amqplib';
 
 /** The broker every end-to-end test talks to. */
@@ -104,9 +105,26 @@ export class BrokerAdmin {
 
 const run = promisify(execFile);
 
-/** rabbitmqctl, for fault injection (closing connections). */
+/** Port of the RabbitMQ 4 node that scripts/rabbitmq4.sh runs beside the default broker. */
+const RABBITMQ4_PORT = process.env.R4_PORT ?? '5692';
+
+/**
+ * The rabbitmqctl command that manages the broker at AMQP_URL, as argv. RABBITMQCTL overrides it
+ * (a command line split on spaces, e.g. `bash scripts/rabbitmq4.sh ctl`); otherwise a URL on the
+ * RabbitMQ 4 node's port gets that node's script, and any other URL the rabbitmqctl on the PATH,
+ * which reaches the default node. Listing the wrong node would make checks pass on an empty list.
+ */
+export function rabbitmqctlCommand(env: NodeJS.ProcessEnv = process.env, url = AMQP_URL): string[] {
+  const configured = env.RABBITMQCTL?.trim();
+  if (configured) return configured.split(/\s+/);
+  if (new URL(url).port === RABBITMQ4_PORT) return ['bash', path.join(__dirname, '..', '..', 'scripts', 'rabbitmq4.sh'), 'ctl'];
+  return ['rabbitmqctl'];
+}
+
+/** rabbitmqctl against the broker under test, for inspection and fault injection (closing connections). */
 export async function rabbitmqctl(...args: string[]): Promise<string> {
-  const { stdout } = await run('rabbitmqctl', args, { timeout: 30_000 });
+  const [command, ...prefix] = rabbitmqctlCommand();
+  const { stdout } = await run(command, [...prefix, ...args], { timeout: 30_000 });
   return stdout;
 }
 
