@@ -43,7 +43,7 @@ describe('message headers', () => {
 
   it('replays with the bookkeeping stripped and the rest kept', () => {
     const parked = deadLetterHeaders(message({ app: 'kept', [WARREN_HEADERS.attempt]: 3 }), 'billing', 'B.c', new Error('x'), 3);
-    const original = { ...parked, [LAST_ERROR_HEADER]: 'Error: x', 'x-death': [{}], 'x-first-death-queue': 'billing' };
+    const original: Record<string, unknown> = { ...parked, [LAST_ERROR_HEADER]: 'Error: x', 'x-death': [{}], 'x-first-death-queue': 'billing' };
     const replayed = replayHeaders(original);
     expect(replayed).toEqual({
       app: 'kept',
