@@ -10,11 +10,11 @@ import { attemptOf, exchangeOf, routingKeyOf } from '../message/message-headers'
 import { WARREN_HEADERS } from '../message/warren-headers';
 import { encodeRemoteErrorBody } from '../rpc/remote-error-codec';
 import type { DedupTicket } from './dedup-guard';
-import { isPermanentFailure } from './error-behavior.strategy';
 import { ACK, REJECT, REQUEUE, type FailureStrategy, type Settlement } from './failure-strategy';
 import type { HandlerRoute } from './handler-route';
 import { Nack } from './nack';
 import { errorText } from '../errors/error-text';
+import { isPermanent } from '../errors/permanent-failure';
 
 /** What the dispatcher needs from the consumer a message came from. */
 export interface DispatchSource {
@@ -169,7 +169,7 @@ export class MessageDispatcher {
       try {
         return await route.descriptor.invoke(payload, message, headers);
       } catch (error) {
-        if (route.retryImmediately === undefined || isPermanentFailure(error) || !route.retryImmediately(error, failures)) throw error;
+        if (route.retryImmediately === undefined || isPermanent(error) || !route.retryImmediately(error, failures)) throw error;
       }
     }
   }

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { isPermanentFailure } from '../consumer/error-behavior.strategy';
 import { RETRIED, type FailureContext, type FailureStrategy, type Settlement } from '../consumer/failure-strategy';
 import type { FeatureHost } from '../consumer/feature-host';
 import { describeError } from '../errors/error-text';
+import { isPermanent } from '../errors/permanent-failure';
 import { keptProperties } from '../message/kept-properties';
 import { attemptOf, retryHeaders } from '../message/message-headers';
 import type { RetryPolicy } from '../retry/retry-policy';
@@ -28,7 +28,7 @@ export class DelayedRetryStrategy implements FailureStrategy {
   async onFailure(context: FailureContext): Promise<Settlement> {
     const { queue, route, message, error } = context;
     const attempt = attemptOf(message);
-    if (isPermanentFailure(error) || !this.policy.shouldRetry(error, attempt)) return this.next.onFailure(context);
+    if (isPermanent(error) || !this.policy.shouldRetry(error, attempt)) return this.next.onFailure(context);
     const delay = this.policy.delayFor(attempt);
     const headers = retryHeaders(message, queue, attempt, error);
     await this.host.publishRaw(RETRY_WAIT_EXCHANGE, waitRoutingKey(this.kind, delay, queue), message.content, {

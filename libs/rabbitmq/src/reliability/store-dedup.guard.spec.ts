@@ -1,10 +1,10 @@
 import type { ConsumeMessage } from 'amqplib';
-import { isPermanentFailure } from '../consumer/error-behavior.strategy';
 import { DUPLICATE, REQUEUE } from '../consumer/failure-strategy';
 import { emptyStats } from '../consumer/handler-stats';
 import type { DedupStore } from '../dedup/dedup-store.interface';
 import { MemoryDedupStore } from '../dedup/memory-dedup.store';
 import { DedupKeyError } from '../errors/dedup-key.error';
+import { isPermanent } from '../errors/permanent-failure';
 import { DEFAULT_DEDUP_OPTIONS } from '../dedup/resolve-dedup-options';
 import { StoreDedupGuard } from './store-dedup.guard';
 
@@ -91,6 +91,6 @@ describe('StoreDedupGuard', () => {
     const error = await g.begin(message('m6'), null, always).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DedupKeyError);
     expect(error).toMatchObject({ handler: 'Handler.run', code: 'NON_RETRYABLE' });
-    expect(isPermanentFailure(error)).toBe(true);
+    expect(isPermanent(error)).toBe(true);
   });
 });

@@ -1,12 +1,9 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import { NonRetryableError } from '../errors/non-retryable.error';
+import { isPermanent } from '../errors/permanent-failure';
 import { baseDelay, delaySchedule, jitteredDelays } from './backoff-schedule';
 import { resolveRetryOptions } from './resolve-retry-options';
 import type { BackoffOptions, ErrorClass, RetryOptions } from './retry-options.interface';
 import { validateRetryOptions } from './validate-retry-options';
-
-/** The code `MessageDeserializationError` carries; such messages are never retried. */
-const DESERIALIZATION_CODE = 'MESSAGE_DESERIALIZATION';
 
 /** Why a failed delivery is not retried. */
 export type NoRetryReason =
@@ -62,16 +59,12 @@ export class RetryPolicy {
    * prototype (recognised by `name` or `code`).
    */
   static isNonRetryable(error: unknown): boolean {
-    if (error instanceof NonRetryableError) return true;
-    if (typeof error !== 'object' || error === null) return false;
-    const { name, code } = error as { name?: unknown; code?: unknown };
-    // A literal, not NonRetryableError.name, so a minified build still matches errors from elsewhere.
-    return name === 'NonRetryableError' || code === NonRetryableError.CODE;
+    return isPermanent(error, 'non-retryable');
   }
 
   /** True for an error flagged as a deserialization failure (code `MESSAGE_DESERIALIZATION`). */
   static isDeserializationError(error: unknown): boolean {
-    return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === DESERIALIZATION_CODE;
+    return isPermanent(error, 'deserialization');
   }
 
   /**
