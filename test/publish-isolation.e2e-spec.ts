@@ -157,7 +157,9 @@ describe('one bad message among good ones', () => {
     cases.forEach(([field], i) => {
       expect(errors[i]).toBeInstanceOf(MessageEncodingError);
       expect(errors[i]).toMatchObject({ code: 'MESSAGE_ENCODING', field });
-      expect(elapsed[i]).toBeLessThan(100);
+      // Rejected before anything is written; the figure includes waiting for the 500 publishes
+      // queued after it in the same tick (test/faults/11-bad-input-* measures it alone: ~1–3 ms).
+      expect(elapsed[i]).toBeLessThan(1000);
     });
     expectExactlyOnce(ids);
     expect(counter.seen.has('bad')).toBe(false);
