@@ -2,7 +2,8 @@
 export { RabbitMQModule } from './rabbitmq.module';
 export type { RabbitMQModuleAsyncOptions, RabbitMQModuleRootOptions, RabbitMQOptionsFactory } from './rabbitmq.module';
 export { getConnectionToken, InjectAmqpConnection } from './rabbitmq.tokens';
-export { DEFAULT_CONNECTION_NAME, RABBIT_CONTEXT_TYPE } from './rabbitmq.constants';
+export { DEFAULT_CONNECTION_NAME } from './options/resolve-options';
+export { RABBIT_CONTEXT_TYPE } from './decorators/rabbitmq.constants';
 export { WARREN_HEADERS } from './message/warren-headers';
 
 // Options
@@ -68,19 +69,19 @@ export { messageIdFrom } from './publisher/message-id';
 
 // Retry
 export { RetryPolicy } from './retry/retry-policy';
-export type { BackoffOptions, ExponentialBackoffOptions, FixedBackoffOptions, ListBackoffOptions, RetryOptions } from './retry/retry-options.interface';
+export type { BackoffOptions, ExponentialBackoffOptions, FixedBackoffOptions, ListBackoffOptions, RetryOptions } from './options/retry-options.interface';
 
 // Dead letters
 export { DeadLetterService } from './facade/dead-letter.service';
 export type { DeadLetter, DeadLetterQueryOptions, ReplayOptions, ReplayResult } from './facade/dead-letter.service';
-export type { DeadLetterOptions } from './dead-letter/dead-letter-options.interface';
+export type { DeadLetterOptions } from './options/dead-letter-options.interface';
 export { DEAD_LETTER_HEADERS } from './message/warren-headers';
 export type { DeadLetterReason } from './message/dead-letter-reason';
 
 // Dedup (the Redis store has its own entry point: @warren/rabbitmq/redis)
 export { MemoryDedupStore } from './dedup/memory-dedup.store';
 export type { MemoryDedupStoreOptions } from './dedup/memory-dedup.store';
-export type { DedupClaim, DedupMessage, DedupOptions, DedupStore } from './dedup/dedup-store.interface';
+export type { DedupClaim, DedupMessage, DedupOptions, DedupStore } from './options/dedup-store.interface';
 
 // Handler statistics
 export type { HandlerStats } from './consumer/handler-stats';
@@ -93,4 +94,4 @@ export type {
   PublishInfo,
   RequestInfo,
   WarrenTelemetry,
-} from './observability/telemetry.interface';
+} from './options/telemetry.interface';

@@ -4,7 +4,7 @@ import { AmqpConnectionRegistry } from './facade/amqp-connection.registry';
 import { settleWithin } from './connection/settle-within';
 import { RabbitMQExplorer } from './discovery/rabbitmq.explorer';
 import { InvalidOptionsError } from './errors/invalid-options.error';
-import { DEFAULT_CONNECTION_NAME } from './rabbitmq.constants';
+import { DEFAULT_CONNECTION_NAME } from './options/resolve-options';
 import type { RabbitHandlerConfig } from './options/rabbitmq-options.interface';
 
 /**

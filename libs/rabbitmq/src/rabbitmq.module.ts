@@ -2,8 +2,7 @@ import { Module, type DynamicModule, type InjectionToken, type ModuleMetadata, t
 import { AmqpConnection } from './facade/amqp-connection';
 import { AmqpConnectionRegistry } from './facade/amqp-connection.registry';
 import type { RabbitMQModuleOptions } from './options/rabbitmq-options.interface';
-import { resolveOptions } from './options/resolve-options';
-import { DEFAULT_CONNECTION_NAME } from './rabbitmq.constants';
+import { DEFAULT_CONNECTION_NAME, resolveOptions } from './options/resolve-options';
 import { RabbitMQCoreModule } from './rabbitmq-core.module';
 import { getConnectionToken } from './rabbitmq.tokens';
 import { installFeatures } from './features';

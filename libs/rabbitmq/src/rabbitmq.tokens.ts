@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { AmqpConnection } from './facade/amqp-connection';
-import { DEFAULT_CONNECTION_NAME } from './rabbitmq.constants';
+import { DEFAULT_CONNECTION_NAME } from './options/resolve-options';
 
 /** The injection token of a connection: the `AmqpConnection` class for the default one, a string for named ones. */
 export function getConnectionToken(name: string = DEFAULT_CONNECTION_NAME): string | typeof AmqpConnection {

@@ -7,7 +7,7 @@ import { ConnectionFailedError, type ConnectionFailureReason } from '../errors/c
 import type { ResolvedOptions } from '../options/resolve-options';
 import type { ConnectionStatus } from './connection-status';
 import { ManagedChannel, type ManagedChannelOptions } from './managed-channel';
-import { maskUrl } from './mask-url';
+import { maskUrl } from '../options/mask-url';
 import { settleWithin } from './settle-within';
 
 /**

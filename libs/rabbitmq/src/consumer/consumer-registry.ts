@@ -5,7 +5,7 @@ import type { BindingConfig, QueueOptions, RabbitHandlerConfig } from '../option
 import type { ResolvedOptions } from '../options/resolve-options';
 import type { TopologyDeclarer } from '../topology/topology-declarer';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import type { TelemetryHub } from '../observability/telemetry-hub';
+import type { DeliveryTelemetry } from './delivery-telemetry';
 import { ErrorBehaviorStrategy } from './error-behavior.strategy';
 import { emptyStats, type HandlerStats } from './handler-stats';
 import type { HandlerDescriptor } from './handler-descriptor';
@@ -48,7 +48,7 @@ export class ConsumerRegistry {
     private readonly options: ResolvedOptions,
     private readonly topology: TopologyDeclarer,
     private readonly enhancers: RouteEnhancer[],
-    telemetry: TelemetryHub | undefined,
+    telemetry: DeliveryTelemetry | undefined,
   ) {
     this.logger = new Logger(`RabbitMQ:${options.name}`);
     this.dispatcher = new MessageDispatcher(options.maxMessageSize, options.name, telemetry);

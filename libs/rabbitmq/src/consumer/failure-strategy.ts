@@ -1,7 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
 import type { HandlerRoute } from './handler-route';
 
-import type { ConsumeOutcome } from '../observability/telemetry.interface';
+import type { ConsumeOutcome } from '../options/telemetry.interface';
 
 /** How the dispatcher settles a message, and what to call the outcome. */
 export type Settlement = { action: 'ack'; outcome: ConsumeOutcome } | { action: 'nack'; requeue: boolean; outcome: ConsumeOutcome };

@@ -4,12 +4,12 @@ import { MessageDeserializationError } from '../errors/message-deserialization.e
 import { MessageTooLargeError } from '../errors/message-too-large.error';
 import { NoHandlerError } from '../errors/no-handler.error';
 import { RpcReplySerializationError } from '../errors/rpc-reply-serialization.error';
-import type { TelemetryHub } from '../observability/telemetry-hub';
-import type { ConsumeOutcome } from '../observability/telemetry.interface';
+import type { ConsumeOutcome } from '../options/telemetry.interface';
 import { attemptOf, exchangeOf, routingKeyOf } from '../message/message-headers';
 import { WARREN_HEADERS } from '../message/warren-headers';
 import { encodeRemoteErrorBody } from '../rpc/remote-error-codec';
 import type { DedupTicket } from './dedup-guard';
+import type { DeliveryTelemetry } from './delivery-telemetry';
 import { ACK, REJECT, REQUEUE, type FailureStrategy, type Settlement } from './failure-strategy';
 import type { HandlerRoute } from './handler-route';
 import { Nack } from './nack';
@@ -50,7 +50,7 @@ export class MessageDispatcher {
   constructor(
     private readonly maxMessageSize: number,
     private readonly connectionName: string,
-    private readonly telemetry: TelemetryHub | undefined,
+    private readonly telemetry: DeliveryTelemetry | undefined,
   ) {}
 
   /** Never throws, and the promise never rejects: the delivery is settled (or given back) when it resolves. */

@@ -5,7 +5,7 @@ import type { FeatureHost } from '../consumer/feature-host';
 import type { HandlerDescriptor } from '../consumer/handler-descriptor';
 import type { HandlerRoute } from '../consumer/handler-route';
 import type { QueueOptions } from '../options/rabbitmq-options.interface';
-import type { DeadLetterOptions } from './dead-letter-options.interface';
+import type { DeadLetterOptions } from '../options/dead-letter-options.interface';
 import { DeadLetterStrategy } from './dead-letter.strategy';
 
 /** The dead-letter exchange used unless a handler names another. */

@@ -1,7 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import type { HandlerKind } from '../consumer/handler-descriptor';
 import type { RabbitHandlerConfig } from '../options/rabbitmq-options.interface';
-import { RABBIT_HANDLER_METADATA } from '../rabbitmq.constants';
+import { RABBIT_HANDLER_METADATA } from './rabbitmq.constants';
 
 /** What the handler decorators store. */
 export interface RabbitHandlerMetadata extends RabbitHandlerConfig {

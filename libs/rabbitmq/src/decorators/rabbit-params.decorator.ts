@@ -1,5 +1,5 @@
 import type { PipeTransform, Type } from '@nestjs/common';
-import { RABBIT_ARGS_METADATA } from '../rabbitmq.constants';
+import { RABBIT_ARGS_METADATA } from './rabbitmq.constants';
 
 /**
  * The kinds of handler parameters Warren can inject. Nest names a parameter's

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DedupClaim, DedupStore } from './dedup-store.interface';
+import type { DedupClaim, DedupStore } from '../options/dedup-store.interface';
 
 /** How a contract run gets its store. */
 export interface DedupStoreContractSubject {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import type { DedupClaim, DedupStore } from './dedup-store.interface';
+import type { DedupClaim, DedupStore } from '../options/dedup-store.interface';
 
 /** Options of `MemoryDedupStore`. */
 export interface MemoryDedupStoreOptions {

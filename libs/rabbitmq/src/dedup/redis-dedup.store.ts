@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { DedupStoreUnavailableError, type DedupStoreOperation } from '../errors/dedup-store-unavailable.error';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import type { DedupClaim, DedupStore } from './dedup-store.interface';
+import type { DedupClaim, DedupStore } from '../options/dedup-store.interface';
 
 /** Options of `RedisDedupStore`: give `client` or `url`, not both. */
 export interface RedisDedupStoreOptions {

@@ -1,4 +1,4 @@
-import type { DedupMessage } from './dedup-store.interface';
+import type { DedupMessage } from '../options/dedup-store.interface';
 import { MemoryDedupStore } from './memory-dedup.store';
 import { DEFAULT_DEDUP_OPTIONS, messageIdDedupKey, resolveDedupOptions } from './resolve-dedup-options';
 

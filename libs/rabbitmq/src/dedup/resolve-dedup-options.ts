@@ -1,4 +1,4 @@
-import type { DedupMessage, DedupOptions, DedupStore } from './dedup-store.interface';
+import type { DedupMessage, DedupOptions, DedupStore } from '../options/dedup-store.interface';
 
 /** DedupOptions with every default applied; `store` stays undefined when no store was given. */
 export interface ResolvedDedupOptions {

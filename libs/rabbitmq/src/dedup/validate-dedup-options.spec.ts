@@ -1,4 +1,4 @@
-import type { DedupOptions } from './dedup-store.interface';
+import type { DedupOptions } from '../options/dedup-store.interface';
 import { MemoryDedupStore } from './memory-dedup.store';
 import { validateDedupOptions } from './validate-dedup-options';
 

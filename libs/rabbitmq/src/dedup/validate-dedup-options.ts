@@ -1,4 +1,4 @@
-import type { DedupOptions } from './dedup-store.interface';
+import type { DedupOptions } from '../options/dedup-store.interface';
 
 /**
  * Checks dedup options and returns every problem as a human-readable line (empty when

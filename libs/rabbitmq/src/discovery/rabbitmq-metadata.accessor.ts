@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { RabbitHandlerMetadata } from '../decorators/rabbit-handler.decorator';
-import { RABBIT_HANDLER_METADATA } from '../rabbitmq.constants';
+import { RABBIT_HANDLER_METADATA } from '../decorators/rabbitmq.constants';
 
 /** Where `@UseFilters` stores its filters (the value of @nestjs/common's EXCEPTION_FILTERS_METADATA). */
 const EXCEPTION_FILTERS_METADATA = '__exceptionFilters__';

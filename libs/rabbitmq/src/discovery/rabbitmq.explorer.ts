@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
 import type { HandlerDescriptor } from '../consumer/handler-descriptor';
-import { RABBIT_ARGS_METADATA, RABBIT_CONTEXT_TYPE } from '../rabbitmq.constants';
+import { RABBIT_ARGS_METADATA, RABBIT_CONTEXT_TYPE } from '../decorators/rabbitmq.constants';
 import { RabbitParamsFactory } from './rabbit-params.factory';
 import { RabbitMQMetadataAccessor } from './rabbitmq-metadata.accessor';
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DEFAULT_CONNECTION_NAME } from '../rabbitmq.constants';
+import { DEFAULT_CONNECTION_NAME } from '../options/resolve-options';
 import type { AmqpConnection } from './amqp-connection';
 
 /** Every RabbitMQ connection of this application, by name. One per application, never static. */

@@ -1,7 +1,7 @@
 import type { ExchangeConfig, QueueOptions, RabbitMQModuleOptions } from '../options/rabbitmq-options.interface';
-import type { RetryOptions } from '../retry/retry-options.interface';
-import type { DedupOptions } from '../dedup/dedup-store.interface';
-import type { DeadLetterOptions } from '../dead-letter/dead-letter-options.interface';
+import type { RetryOptions } from '../options/retry-options.interface';
+import type { DedupOptions } from '../options/dedup-store.interface';
+import type { DeadLetterOptions } from '../options/dead-letter-options.interface';
 
 /** The exchange patterns travel through unless `exchange` names another. */
 export const DEFAULT_TRANSPORT_EXCHANGE = 'warren.microservices';

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { ConsumeInfo, ConsumeOutcome, WarrenTelemetry } from './telemetry.interface';
+import type { ConsumeInfo, ConsumeOutcome, WarrenTelemetry } from '../options/telemetry.interface';
 import { TelemetryHub } from './telemetry-hub';
 
 const info = { connection: 'c', queue: 'q', handler: 'H.run', exchange: 'x', routingKey: 'k', messageId: undefined, headers: {}, attempt: 1 } as ConsumeInfo;

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { CallOutcome, ConsumeInfo, ConsumeOutcome, PublishInfo, RequestInfo, WarrenTelemetry } from './telemetry.interface';
+import type { CallOutcome, ConsumeInfo, ConsumeOutcome, PublishInfo, RequestInfo, WarrenTelemetry } from '../options/telemetry.interface';
+import type { DeliveryTelemetry } from '../consumer/delivery-telemetry';
 import { errorText } from '../errors/error-text';
 
 type Finish = (outcome: CallOutcome) => void;
@@ -11,7 +12,7 @@ type Hook = 'onPublish' | 'onRequest' | 'onConsume' | 'onReply' | 'onConnectionS
  * is logged (once per hook, at warn) and the work goes on without it. `onConsume` runs the
  * delivery exactly once even when a hook never calls `next()`, calls it twice, or throws.
  */
-export class TelemetryHub {
+export class TelemetryHub implements DeliveryTelemetry {
   private readonly logger = new Logger('Telemetry');
   private readonly publishers: WarrenTelemetry[];
   private readonly requesters: WarrenTelemetry[];

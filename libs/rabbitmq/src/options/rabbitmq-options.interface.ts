@@ -1,9 +1,9 @@
 import type { Options } from 'amqplib';
 import type { Serializer } from '../message/serializer';
-import type { RetryOptions } from '../retry/retry-options.interface';
-import type { DedupOptions } from '../dedup/dedup-store.interface';
-import type { DeadLetterOptions } from '../dead-letter/dead-letter-options.interface';
-import type { WarrenTelemetry } from '../observability/telemetry.interface';
+import type { RetryOptions } from './retry-options.interface';
+import type { DedupOptions } from './dedup-store.interface';
+import type { DeadLetterOptions } from './dead-letter-options.interface';
+import type { WarrenTelemetry } from './telemetry.interface';
 
 /** The exchange types RabbitMQ ships; any other string names a plugin's type. */
 export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers' | (string & {});

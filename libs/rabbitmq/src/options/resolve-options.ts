@@ -1,7 +1,6 @@
-import { maskUrl } from '../connection/mask-url';
+import { maskUrl } from './mask-url';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { JsonSerializer, type Serializer } from '../message/serializer';
-import { DEFAULT_CONNECTION_NAME } from '../rabbitmq.constants';
 import type {
   ErrorBehavior,
   ExchangeBindingConfig,
@@ -10,10 +9,13 @@ import type {
   RabbitHandlerConfig,
   RabbitMQModuleOptions,
 } from './rabbitmq-options.interface';
-import type { RetryOptions } from '../retry/retry-options.interface';
-import type { DedupOptions } from '../dedup/dedup-store.interface';
-import type { DeadLetterOptions } from '../dead-letter/dead-letter-options.interface';
-import type { WarrenTelemetry } from '../observability/telemetry.interface';
+import type { RetryOptions } from './retry-options.interface';
+import type { DedupOptions } from './dedup-store.interface';
+import type { DeadLetterOptions } from './dead-letter-options.interface';
+import type { WarrenTelemetry } from './telemetry.interface';
+
+/** The name of the connection used when a handler or a module does not name one. */
+export const DEFAULT_CONNECTION_NAME = 'default';
 
 /** Every default in one place. */
 export const DEFAULTS = {

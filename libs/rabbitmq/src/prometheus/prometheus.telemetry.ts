@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
 import type { AmqpConnection } from '../facade/amqp-connection';
-import type { CallOutcome, ConsumeInfo, ConsumeOutcome, PublishInfo, RequestInfo, WarrenTelemetry } from '../observability/telemetry.interface';
+import type { CallOutcome, ConsumeInfo, ConsumeOutcome, PublishInfo, RequestInfo, WarrenTelemetry } from '../options/telemetry.interface';
 
 export interface PrometheusTelemetryOptions {
   /** @default prom-client's default registry */

@@ -2,7 +2,7 @@ import type { RouteEnhancement, RouteEnhancer } from '../consumer/consumer-regis
 import type { FeatureHost } from '../consumer/feature-host';
 import type { HandlerDescriptor } from '../consumer/handler-descriptor';
 import type { HandlerRoute } from '../consumer/handler-route';
-import type { DedupOptions, DedupStore } from '../dedup/dedup-store.interface';
+import type { DedupOptions, DedupStore } from '../options/dedup-store.interface';
 import { MemoryDedupStore } from '../dedup/memory-dedup.store';
 import { resolveDedupOptions } from '../dedup/resolve-dedup-options';
 import { StoreDedupGuard } from './store-dedup.guard';

@@ -5,7 +5,7 @@ import type { HandlerDescriptor } from '../consumer/handler-descriptor';
 import type { HandlerRoute } from '../consumer/handler-route';
 import type { QueueOptions } from '../options/rabbitmq-options.interface';
 import { DelayedRetryStrategy } from './delayed-retry.strategy';
-import type { RetryOptions } from '../retry/retry-options.interface';
+import type { RetryOptions } from '../options/retry-options.interface';
 import { RetryPolicy } from '../retry/retry-policy';
 import { resolveRetryOptions } from '../retry/resolve-retry-options';
 import { validateRetryOptions } from '../retry/validate-retry-options';

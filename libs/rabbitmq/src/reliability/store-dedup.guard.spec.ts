@@ -1,7 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
 import { DUPLICATE, REQUEUE } from '../consumer/failure-strategy';
 import { emptyStats } from '../consumer/handler-stats';
-import type { DedupStore } from '../dedup/dedup-store.interface';
+import type { DedupStore } from '../options/dedup-store.interface';
 import { MemoryDedupStore } from '../dedup/memory-dedup.store';
 import { DedupKeyError } from '../errors/dedup-key.error';
 import { isPermanent } from '../errors/permanent-failure';

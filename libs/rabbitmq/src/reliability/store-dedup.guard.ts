@@ -5,7 +5,7 @@ import { DUPLICATE, REQUEUE } from '../consumer/failure-strategy';
 import type { HandlerStats } from '../consumer/handler-stats';
 import { DedupKeyError } from '../errors/dedup-key.error';
 import { routingKeyOf } from '../message/message-headers';
-import type { DedupClaim, DedupStore } from '../dedup/dedup-store.interface';
+import type { DedupClaim, DedupStore } from '../options/dedup-store.interface';
 import type { ResolvedDedupOptions } from '../dedup/resolve-dedup-options';
 import { errorText } from '../errors/error-text';
 

@@ -1,4 +1,4 @@
-import type { BackoffOptions } from './retry-options.interface';
+import type { BackoffOptions } from '../options/retry-options.interface';
 
 /** The longest time RabbitMQ can hold a message in a TTL queue: 2^32-1 ms (about 49.7 days). */
 export const MAX_BROKER_DELAY_MS = 4294967295;

@@ -8,7 +8,7 @@ export type {
   ListBackoffOptions,
   ResolvedRetryOptions,
   RetryOptions,
-} from './retry-options.interface';
+} from '../options/retry-options.interface';
 export { DEFAULT_RETRY_OPTIONS, resolveRetryOptions } from './resolve-retry-options';
 export { validateRetryOptions } from './validate-retry-options';
 export { MAX_BROKER_DELAY_MS, MAX_DELAY_LEVELS } from './backoff-schedule';

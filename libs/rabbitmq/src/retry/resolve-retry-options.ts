@@ -1,4 +1,4 @@
-import type { ResolvedRetryOptions, RetryOptions } from './retry-options.interface';
+import type { ResolvedRetryOptions, RetryOptions } from '../options/retry-options.interface';
 
 /** The defaults of every retry option; the single place they are defined. */
 export const DEFAULT_RETRY_OPTIONS: Readonly<ResolvedRetryOptions> = Object.freeze({

@@ -2,7 +2,7 @@ import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { MessageDeserializationError } from '../errors/message-deserialization.error';
 import { NonRetryableError } from '../errors/non-retryable.error';
 import { RetryPolicy } from './retry-policy';
-import type { BackoffOptions, RetryOptions } from './retry-options.interface';
+import type { BackoffOptions, RetryOptions } from '../options/retry-options.interface';
 
 /** The delays of the retries after deliveries 1..maxAttempts-1, with a fixed random value. */
 function delays(policy: RetryPolicy, random = 0.5): number[] {

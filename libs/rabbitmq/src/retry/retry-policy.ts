@@ -2,7 +2,7 @@ import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { isPermanent } from '../errors/permanent-failure';
 import { baseDelay, delaySchedule, jitteredDelays } from './backoff-schedule';
 import { resolveRetryOptions } from './resolve-retry-options';
-import type { BackoffOptions, ErrorClass, RetryOptions } from './retry-options.interface';
+import type { BackoffOptions, ErrorClass, RetryOptions } from '../options/retry-options.interface';
 import { validateRetryOptions } from './validate-retry-options';
 
 /** Why a failed delivery is not retried. */

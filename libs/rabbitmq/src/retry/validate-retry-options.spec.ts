@@ -1,6 +1,6 @@
 import { MAX_BROKER_DELAY_MS, MAX_DELAY_LEVELS } from './backoff-schedule';
 import { DEFAULT_RETRY_OPTIONS, resolveRetryOptions } from './resolve-retry-options';
-import type { RetryOptions } from './retry-options.interface';
+import type { RetryOptions } from '../options/retry-options.interface';
 import { validateRetryOptions } from './validate-retry-options';
 
 const PATH = 'OrdersService.handle';

@@ -1,6 +1,6 @@
 import { DEFAULT_RETRY_OPTIONS } from './resolve-retry-options';
 import { delaySchedule, MAX_BROKER_DELAY_MS, MAX_DELAY_LEVELS } from './backoff-schedule';
-import type { BackoffOptions, RetryOptions } from './retry-options.interface';
+import type { BackoffOptions, RetryOptions } from '../options/retry-options.interface';
 
 const BACKOFF_TYPES = ['fixed', 'exponential', 'list'];
 

@@ -1,6 +1,6 @@
 import type { ConsumeMessage, MessageProperties } from 'amqplib';
 import { RabbitParamsFactory } from '../discovery/rabbit-params.factory';
-import { RABBIT_ARGS_METADATA } from '../rabbitmq.constants';
+import { RABBIT_ARGS_METADATA } from '../decorators/rabbitmq.constants';
 
 /** What a test message looks like; everything but the payload is optional. */
 export interface TestMessage {

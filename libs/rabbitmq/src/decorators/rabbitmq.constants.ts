@@ -1,6 +1,3 @@
-/** The name of the connection used when a handler or a module does not name one. */
-export const DEFAULT_CONNECTION_NAME = 'default';
-
 /** Metadata key under which `@RabbitSubscribe` / `@RabbitRPC` store their handler config. */
 export const RABBIT_HANDLER_METADATA = 'warren:rabbit-handler';
 
