@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { EXCEPTION_FILTERS_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { RabbitHandlerMetadata } from '../decorators/rabbit-handler.decorator';
 import { RABBIT_HANDLER_METADATA } from '../decorators/rabbitmq.constants';
-
-/** Where `@UseFilters` stores its filters (the value of @nestjs/common's EXCEPTION_FILTERS_METADATA). */
-const EXCEPTION_FILTERS_METADATA = '__exceptionFilters__';
 
 /** Every Reflector read of Warren's metadata, in one place. */
 @Injectable()
