@@ -11,7 +11,7 @@ import {
   type RabbitMQModuleRootOptions,
 } from '@warren/rabbitmq';
 import { bootExpectingFailure, CapturingLogger, createApp, suiteApps } from './support/app';
-import { AMQP_URL, BrokerAdmin, closeConnectionsNamed, rabbitmqctl, uniqueName, waitFor } from './support/broker';
+import { AMQP_URL, closeConnectionsNamed, rabbitmqctl, uniqueName, waitFor } from './support/broker';
 
 /** A URL to a port nothing listens on. */
 const CLOSED_PORT_URL = 'amqp://guest:guest@127.0.0.1:1';

@@ -9,8 +9,8 @@ import {
   type RabbitMQModuleOptions,
   type RabbitMQOptionsFactory,
 } from '@warren/rabbitmq';
-import { bootExpectingFailure, createApp, suiteApps } from './support/app';
-import { AMQP_URL, BrokerAdmin, rabbitmqctl, uniqueName, waitFor } from './support/broker';
+import { bootExpectingFailure, suiteApps } from './support/app';
+import { AMQP_URL, rabbitmqctl, uniqueName, waitFor } from './support/broker';
 
 /** Sends a message straight to a queue through the default exchange. */
 function sendToQueue(amqp: AmqpConnection, queue: string, payload: unknown): Promise<void> {

@@ -145,7 +145,9 @@ async function installConsumer(tarball: string, hash: string): Promise<string> {
         { cwd: scratch, timeout: INSTALL_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
       );
     } catch (error) {
-      throw new Error(`npm could not install ${packages.join(' ')} and the library (deadline ${INSTALL_TIMEOUT_MS / 1000} s):\n${tail(error)}`);
+      throw new Error(`npm could not install ${packages.join(' ')} and the library (deadline ${INSTALL_TIMEOUT_MS / 1000} s):\n${tail(error)}`, {
+        cause: error,
+      });
     }
     await writeFile(join(scratch, '.installed'), new Date().toISOString());
     try {
@@ -185,7 +187,7 @@ async function compile(project: string, resolution: (typeof RESOLUTIONS)[number]
       return '';
     } catch (error) {
       const e = error as { stdout?: string; killed?: boolean };
-      if (e.killed || !e.stdout) throw new Error(`tsc did not finish (${resolution.name}):\n${tail(error)}`);
+      if (e.killed || !e.stdout) throw new Error(`tsc did not finish (${resolution.name}):\n${tail(error)}`, { cause: error });
       return e.stdout.split(project + '/').join('').trim();
     }
   } finally {

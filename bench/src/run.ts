@@ -131,7 +131,8 @@ async function brokerVersion(url: string): Promise<string> {
     amqp.connect(url, { clientProperties: { connection_name: 'warren-bench-check' } }),
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out after 10 s')), 10_000).unref()),
   ]);
-  const version = String((connection.connection.serverProperties as { version?: unknown }).version ?? '?');
+  const reported = (connection.connection.serverProperties as { version?: unknown }).version;
+  const version = typeof reported === 'string' ? reported : '?';
   await connection.close();
   return version;
 }

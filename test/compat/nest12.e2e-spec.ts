@@ -150,7 +150,9 @@ async function installApp(tarball: string, hash: string): Promise<{ dir: string;
         { cwd: scratch, timeout: INSTALL_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
       );
     } catch (error) {
-      throw new Error(`npm could not install ${NEST12.join(' ')} and the library (deadline ${INSTALL_TIMEOUT_MS / 1000} s):\n${tail(error)}`);
+      throw new Error(`npm could not install ${NEST12.join(' ')} and the library (deadline ${INSTALL_TIMEOUT_MS / 1000} s):\n${tail(error)}`, {
+        cause: error,
+      });
     }
     await writeFile(join(scratch, '.installed'), new Date().toISOString());
     try {
@@ -176,6 +178,7 @@ async function checkRegistry(): Promise<void> {
     throw new Error(
       `The npm registry (${registry}) is not reachable; this test installs Nest 12 from it. ` +
         `Check the network, a proxy ('npm config get proxy') or the 'registry' setting.\n${tail(error)}`,
+      { cause: error },
     );
   }
 }
@@ -226,7 +229,7 @@ describe('Nest 12 (ES modules) compatibility', () => {
           env: { ...process.env, AMQP_URL, EXCHANGE: exchange, EVENT_QUEUE: eventQueue, RPC_QUEUE: rpcQueue, NODE_PATH: '' },
         }));
       } catch (error) {
-        throw new Error(`The Nest 12 smoke app failed:\n${tail(error)}`);
+        throw new Error(`The Nest 12 smoke app failed:\n${tail(error)}`, { cause: error });
       }
 
       // It really ran on Nest 12, shipped as ES modules.

@@ -141,7 +141,7 @@ describe('fault 6: the broker is down when the application starts', () => {
       tracker.stop();
       const leaked = Object.entries(left).map(([kind, n]) => `${n} ${kind}`);
       const message = error instanceof Error ? error.message : String(error);
-      outcomes.push(`${label}: ${error instanceof ConnectionFailedError ? `ConnectionFailedError (${(error as ConnectionFailedError).reason})` : String(error)} after ${elapsed} ms`);
+      outcomes.push(`${label}: ${error instanceof ConnectionFailedError ? `ConnectionFailedError (${error.reason})` : String(error)} after ${elapsed} ms`);
 
       if (!(error instanceof ConnectionFailedError)) problems.push(`${label}: not a ConnectionFailedError: ${message}`);
       if (error instanceof ConnectionFailedError && error.reason !== 'timeout') problems.push(`${label}: reason '${error.reason}', expected 'timeout'`);

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
-import type { Redis } from 'ioredis';
 import { TERMINAL_STATES, type Order, type TimelineEntry } from '../../common/src/contracts';
 import { orderIdOf } from '../../common/src/order-id';
 import { connectRedis } from '../../common/src/redis-client.factory';
@@ -247,7 +246,7 @@ async function handlerStats(api: ApiClient): Promise<SystemSummary['handlers']> 
 }
 
 async function waitForServices(api: ApiClient, failure: () => string | undefined, logDir: string): Promise<void> {
-  const expected = ['inventory', 'notifications', ...Array(PAYMENT_WORKERS).fill('payments')];
+  const expected = ['inventory', 'notifications', ...Array<string>(PAYMENT_WORKERS).fill('payments')];
   await waitUntil(
     async () => {
       const health = await api.get<{ status: string; services: Array<Pick<ServiceReport, 'service'>> }>('/health').catch(() => undefined);

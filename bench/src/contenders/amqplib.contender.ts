@@ -56,7 +56,7 @@ export class AmqplibContender implements Contender {
             route.routingKey,
             encodePayload(payload),
             { persistent: true, contentType: 'application/json' },
-            (err) => (err ? reject(err) : resolve()),
+            (err: Error | null) => (err ? reject(err) : resolve()),
           );
         }),
       close: () => connection.close(),
@@ -146,7 +146,7 @@ export class AmqplibContender implements Contender {
           route.routingKey,
           encodePayload(payload),
           { persistent: true, contentType: 'application/json', replyTo: DIRECT_REPLY_TO, correlationId },
-          (err) => (err ? reject(err) : resolve()),
+          (err: Error | null) => (err ? reject(err) : resolve()),
         );
       });
       return Promise.all([reply, confirmed]).then(

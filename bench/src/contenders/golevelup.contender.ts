@@ -6,10 +6,10 @@ import { RabbitModuleApi, RabbitModuleContender, RabbitModuleFlavour } from './r
 export const GOLEVELUP_RECONNECT_SECONDS = 1;
 
 const api: RabbitModuleApi = {
-  RabbitMQModule: RabbitMQModule as unknown as RabbitModuleApi['RabbitMQModule'],
+  RabbitMQModule,
   AmqpConnection,
-  RabbitSubscribe: RabbitSubscribe as unknown as RabbitModuleApi['RabbitSubscribe'],
-  RabbitRPC: RabbitRPC as unknown as RabbitModuleApi['RabbitRPC'],
+  RabbitSubscribe,
+  RabbitRPC,
 };
 
 /**

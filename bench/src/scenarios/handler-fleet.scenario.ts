@@ -68,7 +68,7 @@ export async function runStartup(contender: Contender, ctx: ScenarioContext): Pr
   const t0 = nowMs();
   const handle = await fleet.open();
   const startupMs = nowMs() - t0;
-  let allLiveMs = Number.NaN;
+  let allLiveMs: number;
   try {
     await fleet.probe(1, deadline);
     await fleet.waitForRound(1, deadline);
@@ -103,8 +103,8 @@ export async function runReconnect(contender: Contender, ctx: ScenarioContext): 
   const deadline = Date.now() + ctx.params.budgetMs;
   const handle = await fleet.open();
   const window = new MeasureWindow();
-  let resubscribeMs = Number.NaN;
-  let closed = 0;
+  let resubscribeMs: number;
+  let closed: number;
   try {
     await fleet.probe(1, deadline);
     await fleet.waitForRound(1, deadline);

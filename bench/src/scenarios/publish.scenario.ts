@@ -16,8 +16,8 @@ export async function runPublish(contender: Contender, ctx: ScenarioContext): Pr
 
   const publisher = await contender.openPublisher(ctx.settings, route);
   const window = new MeasureWindow();
-  let warmed = 0;
-  let measured = 0;
+  let warmed: number;
+  let measured: number;
   try {
     const deadline = Date.now() + p.budgetMs;
     warmed = await runBounded(p.warmup, p.concurrency, deadline, (i) => publisher.publish(makePayload(i)));

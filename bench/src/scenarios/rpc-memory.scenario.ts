@@ -19,10 +19,10 @@ export async function runRpcMemory(contender: Contender, ctx: ScenarioContext): 
   const client = await contender.openRpcClient(ctx.settings, route);
 
   const window = new MeasureWindow();
-  let heapBaseMb = Number.NaN;
-  let heapDuringMb = Number.NaN;
-  let heapAfterMb = Number.NaN;
-  let outstandingAtMeasure = 0;
+  let heapBaseMb: number;
+  let heapDuringMb: number;
+  let heapAfterMb: number;
+  let outstandingAtMeasure: number;
   let answered = 0;
   const errors = new Map<string, number>();
   try {

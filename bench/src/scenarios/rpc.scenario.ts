@@ -25,7 +25,7 @@ export async function runRpc(contender: Contender, ctx: ScenarioContext): Promis
   const rpc = await contender.openRpc(ctx.settings, route);
   const latencies: number[] = [];
   const window = new MeasureWindow();
-  let measured = 0;
+  let measured: number;
   try {
     const deadline = Date.now() + p.budgetMs;
     await runBounded(p.warmup, p.concurrency, deadline, (i) => checkedCall(rpc, makePayload(i)));

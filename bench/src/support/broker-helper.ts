@@ -76,7 +76,7 @@ export class BrokerHelper {
             queue,
             content,
             { persistent: true, contentType: 'application/json', messageId: `${queue}-${payload.id}`, timestamp: Math.floor(payload.sentAt / 1000) },
-            (err) => (err ? reject(err) : resolve()),
+            (err: Error | null) => (err ? reject(err) : resolve()),
           );
         });
       }
@@ -88,7 +88,7 @@ export class BrokerHelper {
   async publish(exchange: string, routingKey: string, content: Buffer, messageId: string): Promise<void> {
     const ch = await this.ch();
     await new Promise<void>((resolve, reject) => {
-      ch.publish(exchange, routingKey, content, { persistent: true, contentType: 'application/json', messageId }, (err) => (err ? reject(err) : resolve()));
+      ch.publish(exchange, routingKey, content, { persistent: true, contentType: 'application/json', messageId }, (err: Error | null) => (err ? reject(err) : resolve()));
     });
   }
 

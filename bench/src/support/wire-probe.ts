@@ -67,8 +67,12 @@ class WireProbe {
     if (this.installed) return;
     this.installed = true;
     this.brokerPort = brokerPort;
+    // The patches below are `function`s: their `this` is the socket or channel being patched.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const probe = this;
 
+    // Unbound on purpose: called back with the patched socket as `this`.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const originalSetNoDelay = net.Socket.prototype.setNoDelay;
     net.Socket.prototype.setNoDelay = function patchedSetNoDelay(this: net.Socket, noDelay?: boolean) {
       if (this.remotePort === probe.brokerPort) probe.sockets.set(this, noDelay !== false);

@@ -202,7 +202,7 @@ export function describeOutcome(outcome: Outcome): string {
 export function errorLabel(error: unknown): string {
   if (!(error instanceof Error)) return `non-Error ${typeof error}`;
   const { code, replyCode } = error as { code?: unknown; replyCode?: unknown };
-  const extra = [code === undefined ? undefined : String(code), typeof replyCode === 'number' ? `reply ${replyCode}` : undefined].filter(Boolean);
+  const extra = [typeof code === 'string' || typeof code === 'number' ? String(code) : undefined, typeof replyCode === 'number' ? `reply ${replyCode}` : undefined].filter(Boolean);
   return `${error.name}${extra.length ? ` ${extra.join(', ')}` : ''}`;
 }
 

@@ -68,7 +68,7 @@ class FiguresReporter {
   }
 
   onRunComplete(_contexts, results) {
-    let rows = [];
+    let rows;
     try {
       rows = fs.readFileSync(FIGURES_FILE, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
     } catch {

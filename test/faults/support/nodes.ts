@@ -28,7 +28,7 @@ export async function clusterScript(args: string[], timeoutMs = 180_000): Promis
   } catch (error) {
     const e = error as Error & { stderr?: string; stdout?: string };
     const detail = (e.stderr || e.stdout || e.message).trim().split('\n').slice(-3).join(' ');
-    throw new Error(`cluster.sh ${args.join(' ')} failed: ${detail}`);
+    throw new Error(`cluster.sh ${args.join(' ')} failed: ${detail}`, { cause: error });
   }
 }
 

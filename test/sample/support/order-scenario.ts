@@ -108,7 +108,7 @@ export async function expectFirstPhase(harness: SampleHarness, placed: PlacedOrd
   // Duplicate POSTs: same order id back, 200 (or 409 again for a rejected order), never a second order.
   for (const order of placed) {
     for (const response of order.responses) {
-      const body = response.body as Order & { order?: Order };
+      const body = response.body;
       expect(body.order?.id ?? body.id).toBe(order.id);
     }
     const statuses = order.responses.map((r) => r.status);

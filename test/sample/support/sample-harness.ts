@@ -1,4 +1,4 @@
-import { type INestApplication, type INestApplicationContext, type LogLevel } from '@nestjs/common';
+import { type INestApplication, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AmqpConnection, type HandlerStats } from '@warren/rabbitmq';
 import { Redis } from 'ioredis';
@@ -35,7 +35,7 @@ function testConfig(namespace: string, overrides: Partial<SampleConfig>): Sample
       shippingWorkMs: 0,
       heartbeatMs: 200,
       inventoryTimeoutMs: 3000,
-      logLevels: (process.env.TEST_LOGS ? ['fatal', 'error', 'warn', 'log'] : ['fatal', 'error']) as LogLevel[],
+      logLevels: process.env.TEST_LOGS ? ['fatal', 'error', 'warn', 'log'] : ['fatal', 'error'],
       ...overrides,
     },
   );
