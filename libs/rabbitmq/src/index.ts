@@ -63,6 +63,12 @@ export { RpcReplySerializationError } from './errors/rpc-reply-serialization.err
 export { NonRetryableError } from './errors/non-retryable.error';
 export { DedupKeyError } from './errors/dedup-key.error';
 export { DedupStoreUnavailableError } from './errors/dedup-store-unavailable.error';
+export { UnknownConnectionError } from './errors/unknown-connection.error';
+export { UnknownHandlerError } from './errors/unknown-handler.error';
+export { TransportNotReadyError } from './errors/transport-not-ready.error';
+export { UnsupportedOperationError } from './errors/unsupported-operation.error';
+export { WaitForHandledTimeoutError } from './errors/wait-for-handled-timeout.error';
+export type { HandledCounts } from './errors/wait-for-handled-timeout.error';
 
 // Publishing helpers
 export { messageIdFrom } from './publisher/message-id';

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider, type Type } from '@nestjs/common';
 import { AmqpConnection } from './facade/amqp-connection';
 import { AmqpConnectionRegistry } from './facade/amqp-connection.registry';
+import { InvalidOptionsError } from './errors/invalid-options.error';
 import type { RabbitMQModuleOptions } from './options/rabbitmq-options.interface';
 import { DEFAULT_CONNECTION_NAME, resolveOptions } from './options/resolve-options';
 import { RabbitMQCoreModule } from './rabbitmq-core.module';
@@ -56,7 +57,7 @@ export class RabbitMQModule {
     } else {
       const factoryClass = options.useClass ?? options.useExisting;
       if (!factoryClass) {
-        throw new Error(`RabbitMQModule.forRootAsync for connection '${name}' needs useFactory, useClass or useExisting`);
+        throw new InvalidOptionsError([`RabbitMQModule.forRootAsync for connection '${name}' needs useFactory, useClass or useExisting`]);
       }
       if (options.useClass) providers.push({ provide: options.useClass, useClass: options.useClass });
       providers.push({
@@ -74,7 +75,9 @@ export class RabbitMQModule {
       provide: token,
       useFactory: async (raw: RabbitMQModuleOptions, registry: AmqpConnectionRegistry): Promise<AmqpConnection> => {
         if (raw?.name !== undefined && raw.name !== name) {
-          throw new Error(`RabbitMQModule: the factory returned name '${raw.name}' but the module is registered as '${name}'; set the name in forRootAsync({ name })`);
+          throw new InvalidOptionsError([
+            `RabbitMQModule: the factory returned name '${raw.name}' but the module is registered as '${name}'; set the name in forRootAsync({ name })`,
+          ]);
         }
         const connection = new AmqpConnection(resolveOptions({ ...raw, name }));
         installFeatures(connection);

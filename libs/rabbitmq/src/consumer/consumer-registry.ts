@@ -5,6 +5,7 @@ import type { BindingConfig, QueueOptions, RabbitHandlerConfig } from '../option
 import type { ResolvedOptions } from '../options/resolve-options';
 import type { TopologyDeclarer } from '../topology/topology-declarer';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { UnknownHandlerError } from '../errors/unknown-handler.error';
 import type { DeliveryTelemetry } from './delivery-telemetry';
 import { ErrorBehaviorStrategy } from './error-behavior.strategy';
 import { emptyStats, type HandlerStats } from './handler-stats';
@@ -107,8 +108,7 @@ export class ConsumerRegistry {
   private find(handlerName: string): QueueConsumer {
     const consumer = this.consumers.find((c) => c.handlerNames.includes(handlerName));
     if (!consumer) {
-      const known = this.consumers.flatMap((c) => c.handlerNames).join(', ') || 'none';
-      throw new Error(`No handler named '${handlerName}' on connection '${this.options.name}' (known: ${known})`);
+      throw new UnknownHandlerError(handlerName, this.options.name, this.consumers.flatMap((c) => c.handlerNames));
     }
     return consumer;
   }

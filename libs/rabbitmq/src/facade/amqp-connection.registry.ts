@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { UnknownConnectionError } from '../errors/unknown-connection.error';
 import { DEFAULT_CONNECTION_NAME } from '../options/resolve-options';
 import type { AmqpConnection } from './amqp-connection';
 
@@ -7,15 +9,10 @@ import type { AmqpConnection } from './amqp-connection';
 export class AmqpConnectionRegistry {
   private readonly connections = new Map<string, AmqpConnection>();
 
-  /** The connection with this name. Throws, listing the known names, when there is none. */
+  /** The connection with this name. Throws UnknownConnectionError, listing the known names, when there is none. */
   get(name: string = DEFAULT_CONNECTION_NAME): AmqpConnection {
     const connection = this.connections.get(name);
-    if (!connection) {
-      throw new Error(
-        `No RabbitMQ connection named '${name}' (known: ${[...this.connections.keys()].join(', ') || 'none'}). ` +
-          `Add RabbitMQModule.forRoot({ name: '${name}', uri }) to the application.`,
-      );
-    }
+    if (!connection) throw new UnknownConnectionError(name, [...this.connections.keys()]);
     return connection;
   }
 
@@ -30,7 +27,7 @@ export class AmqpConnectionRegistry {
   /** @internal */
   add(connection: AmqpConnection): void {
     if (this.connections.has(connection.name)) {
-      throw new Error(`Two RabbitMQ connections are named '${connection.name}'. Give each forRoot a distinct name.`);
+      throw new InvalidOptionsError([`Two RabbitMQ connections are named '${connection.name}'. Give each forRoot a distinct name.`]);
     }
     this.connections.set(connection.name, connection);
   }

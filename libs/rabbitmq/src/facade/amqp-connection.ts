@@ -5,6 +5,7 @@ import type { Observable } from 'rxjs';
 import { ConsumerRegistry, type RouteEnhancer } from '../consumer/consumer-registry';
 import type { HandlerDescriptor } from '../consumer/handler-descriptor';
 import type { HandlerStats } from '../consumer/handler-stats';
+import { ConnectionClosedError } from '../errors/connection-closed.error';
 import { MessageEncodingError } from '../errors/message-encoding.error';
 import { MessageTooLargeError } from '../errors/message-too-large.error';
 import type { ResolvedOptions } from '../options/resolve-options';
@@ -237,10 +238,13 @@ export class AmqpConnection {
     return this.consumers.resume(handlerName);
   }
 
-  /** Runs `fn` on a temporary channel (closed afterwards): for inspection and one-off declarations. */
+  /**
+   * Runs `fn` on a temporary channel (closed afterwards): for inspection and one-off declarations.
+   * Rejects with ConnectionClosedError while the connection is not connected.
+   */
   async withChannel<R>(fn: (channel: Channel) => Promise<R>): Promise<R> {
     const connection = this.host.connection;
-    if (!connection) throw new Error(`RabbitMQ connection '${this.name}' is not connected`);
+    if (!connection) throw new ConnectionClosedError(this.name, "before a channel could be opened: it is not connected now; wait until status$ emits 'connected' and try again");
     const channel = await connection.createChannel();
     channel.on('error', () => undefined);
     try {

@@ -1,6 +1,7 @@
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { AmqpConnection } from '../facade/amqp-connection';
 import { RpcRemoteError } from '../errors/rpc-remote.error';
+import { TransportNotReadyError } from '../errors/transport-not-ready.error';
 import { resolveOptions } from '../options/resolve-options';
 import { DEFAULT_TRANSPORT_EXCHANGE, transportExchanges, type WarrenTransportOptions } from './warren-transport.options';
 
@@ -60,7 +61,7 @@ export class WarrenClient extends ClientProxy {
   }
 
   unwrap<T>(): T {
-    if (!this.connection) throw new Error('WarrenClient is not connected yet; call connect() first');
+    if (!this.connection) throw new TransportNotReadyError('WarrenClient');
     return this.connection as T;
   }
 

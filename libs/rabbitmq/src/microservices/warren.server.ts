@@ -8,6 +8,8 @@ import { resolveOptions } from '../options/resolve-options';
 import { DEFAULT_TRANSPORT_EXCHANGE, transportExchanges, unroutedName, type WarrenPatternExtras, type WarrenServerOptions } from './warren-transport.options';
 import { WarrenRmqContext } from './warren-rmq.context';
 import { NoHandlerError } from '../errors/no-handler.error';
+import { TransportNotReadyError } from '../errors/transport-not-ready.error';
+import { UnsupportedOperationError } from '../errors/unsupported-operation.error';
 
 /**
  * A Nest microservices transport on Warren: `@MessagePattern` / `@EventPattern`
@@ -51,12 +53,12 @@ export class WarrenServer extends Server implements CustomTransportStrategy {
 
   /** The Warren connection behind the transport. */
   unwrap<T>(): T {
-    if (!this.connection) throw new Error('WarrenServer is not listening yet');
+    if (!this.connection) throw new TransportNotReadyError('WarrenServer');
     return this.connection as T;
   }
 
   on(): void {
-    throw new Error('WarrenServer has no transport events; subscribe to unwrap<AmqpConnection>().status$ instead');
+    throw new UnsupportedOperationError('WarrenServer.on', 'the transport has no events of its own; subscribe to unwrap<AmqpConnection>().status$ instead');
   }
 
   private async start(): Promise<void> {

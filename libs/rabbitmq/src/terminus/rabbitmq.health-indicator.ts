@@ -62,14 +62,15 @@ export class RabbitMQHealthIndicator {
     const started = Date.now();
     try {
       // Bounded as a whole: a broker that blocks the connection during the trip answers nothing.
-      const trip = connection.withChannel(async (channel) => {
+      // Resolves false when the marker did not come back in time.
+      const trip = connection.withChannel(async (channel): Promise<boolean> => {
         const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
         const marker = randomUUID();
         channel.sendToQueue(queue, Buffer.from(marker), { persistent: false });
         for (;;) {
           const message = await channel.get(queue, { noAck: true });
-          if (message && message.content.toString() === marker) return;
-          if (Date.now() - started > timeout) throw new Error(`no round trip within ${timeout} ms`);
+          if (message && message.content.toString() === marker) return true;
+          if (Date.now() - started > timeout) return false;
           await new Promise((resolve) => setTimeout(resolve, 10));
         }
       });
@@ -77,7 +78,7 @@ export class RabbitMQHealthIndicator {
         const blocked = connection.isBlocked ? ` (the broker blocked the connection: ${connection.blockedReason ?? 'resource alarm'})` : '';
         return indicator.down({ ...details, state: connection.status, message: `round trip failed: no answer within ${timeout} ms${blocked}` });
       }
-      await trip;
+      if (!(await trip)) return indicator.down({ ...details, message: `round trip failed: no round trip within ${timeout} ms` });
     } catch (error) {
       return indicator.down({ ...details, message: `round trip failed: ${(error as Error).message}` });
     }
