@@ -25,7 +25,7 @@ export function mergeHandlerConfig(config: RabbitHandlerConfig, override: Partia
     const top = override[key];
     if (isPlainObject(base) && isPlainObject(top)) merged[key] = { ...base, ...top };
   }
-  return merged as RabbitHandlerConfig;
+  return merged;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

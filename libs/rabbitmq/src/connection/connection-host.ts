@@ -110,7 +110,7 @@ export class ConnectionHost {
     let tlsFailed = false;
     manager.on('connect', ({ connection, url }) => void this.onConnect(connection as ChannelModel, url));
     manager.on('disconnect', ({ err }) => this.onDisconnect(err));
-    manager.on('connectFailed', ({ err, url }) => {
+    manager.on('connectFailed', ({ err, url }: { err: Error | undefined; url: unknown }) => {
       lastError = err;
       refused ||= isAccessRefused(err);
       tlsFailed ||= isTlsFailure(err);

@@ -34,7 +34,7 @@ export function validateDedupOptions(options: DedupOptions | undefined, path: st
         report(`.store is not a DedupStore: it has no ${missing.map((m) => `${m}()`).join(', ')} method`);
       }
       if (store.close !== undefined && typeof store.close !== 'function') {
-        report(`.store.close must be a function when present (got ${describe(store.close)})`);
+        report(`.store.close must be a function when present (got ${describe((store as { close?: unknown }).close)})`);
       }
     }
   }

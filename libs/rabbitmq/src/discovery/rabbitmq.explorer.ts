@@ -38,7 +38,7 @@ export class RabbitMQExplorer {
       const prototype = Object.getPrototypeOf(instance) as object | null;
       if (!prototype) continue;
       const methods = this.scanner.getAllMethodNames(prototype);
-      const found = methods.filter((m) => typeof instance[m] === 'function' && this.accessor.getHandlerMetadata(instance[m] as Function));
+      const found = methods.filter((m) => typeof instance[m] === 'function' && this.accessor.getHandlerMetadata(instance[m]));
       if (found.length === 0) continue;
       seen.add(instance);
       const className = (wrapper.metatype as Function | undefined)?.name ?? instance.constructor.name;

@@ -121,7 +121,7 @@ export class DeadLetterService {
       messageId: message.properties.messageId as string | undefined,
       payload,
       content: message.content,
-      headers: { ...(message.properties.headers as Record<string, unknown> | undefined) },
+      headers: { ...message.properties.headers },
       reason: readReason(message.properties),
     };
   }

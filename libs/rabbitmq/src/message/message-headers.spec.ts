@@ -9,7 +9,7 @@ function message(headers: Record<string, unknown> = {}): ConsumeMessage {
     content: Buffer.from('{}'),
     fields: { deliveryTag: 1, redelivered: false, exchange: 'orders', routingKey: 'order.created', consumerTag: 'c' },
     properties: { headers } as unknown as MessageProperties,
-  } as ConsumeMessage;
+  };
 }
 
 describe('message headers', () => {

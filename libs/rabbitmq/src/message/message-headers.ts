@@ -18,7 +18,7 @@ export function trimStack(stack: string | undefined): string | undefined {
 
 /** The attempt number of this delivery: 1 for the first, carried across delayed retries. */
 export function attemptOf(message: ConsumeMessage): number {
-  const value = (message.properties.headers as Record<string, unknown> | undefined)?.[WARREN_HEADERS.attempt];
+  const value = headersOf(message)[WARREN_HEADERS.attempt];
   const attempt = typeof value === 'number' ? value : Number(value);
   return Number.isInteger(attempt) && attempt > 0 ? attempt : 1;
 }
@@ -41,7 +41,7 @@ export function exchangeOf(message: ConsumeMessage): string {
  * queue): its own, plus where it originally went and when it first failed.
  */
 export function parkingHeaders(message: ConsumeMessage, queue: string, now: string): Record<string, unknown> {
-  const headers: Record<string, unknown> = { ...(message.properties.headers as Record<string, unknown> | undefined) };
+  const headers: Record<string, unknown> = { ...headersOf(message) };
   delete headers['x-death'];
   headers[WARREN_HEADERS.originalExchange] ??= message.fields.exchange;
   headers[WARREN_HEADERS.originalRoutingKey] ??= message.fields.routingKey;
@@ -121,8 +121,10 @@ export function replayHeaders(headers: Record<string, unknown>): Record<string, 
   return replayed;
 }
 
+/** The headers as `unknown` values (amqplib types them `any`). */
 function headersOf(message: ConsumeMessage): Record<string, unknown> {
-  return (message.properties.headers as Record<string, unknown> | undefined) ?? {};
+  const headers: Record<string, unknown> | undefined = message.properties.headers;
+  return headers ?? {};
 }
 
 function textOf(value: unknown): string {

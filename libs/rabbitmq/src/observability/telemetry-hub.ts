@@ -23,11 +23,11 @@ export class TelemetryHub implements DeliveryTelemetry {
   private readonly warned = new Set<string>();
 
   constructor(private readonly telemetries: WarrenTelemetry[]) {
-    this.publishers = telemetries.filter((t) => t.onPublish);
-    this.requesters = telemetries.filter((t) => t.onRequest);
-    this.consumers = telemetries.filter((t) => t.onConsume);
-    this.repliers = telemetries.filter((t) => t.onReply);
-    this.watchers = telemetries.filter((t) => t.onConnectionStatus);
+    this.publishers = telemetries.filter((t) => t.onPublish !== undefined);
+    this.requesters = telemetries.filter((t) => t.onRequest !== undefined);
+    this.consumers = telemetries.filter((t) => t.onConsume !== undefined);
+    this.repliers = telemetries.filter((t) => t.onReply !== undefined);
+    this.watchers = telemetries.filter((t) => t.onConnectionStatus !== undefined);
   }
 
   static create(telemetries: WarrenTelemetry[] | undefined): TelemetryHub | undefined {

@@ -29,8 +29,10 @@ export interface DedupMessage {
   /** The deserialized body. */
   payload: unknown;
   /** AMQP properties (`messageId`, `correlationId`, `timestamp`, ...). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as amqplib types them: a key function reads them without a cast
   properties: Record<string, any>;
   /** AMQP headers. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as amqplib types them
   headers: Record<string, any>;
   /** The routing key the message was published with. */
   routingKey: string;

@@ -50,7 +50,8 @@ export function findEncodingProblem(exchange: unknown, routingKey: unknown, cont
       if (problem) return problem;
     }
   }
-  const { expiration, priority, timestamp, deliveryMode, headers } = options;
+  const { expiration, priority, timestamp, deliveryMode } = options;
+  const headers: unknown = options.headers;
   if (expiration !== undefined && expiration !== null) {
     const text = typeof expiration === 'number' && Number.isSafeInteger(expiration) && expiration >= 0 ? String(expiration) : expiration;
     if (typeof text !== 'string' || !/^\d{1,10}$/.test(text) || Number(text) > 0xffffffff) {

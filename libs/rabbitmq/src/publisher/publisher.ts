@@ -143,10 +143,10 @@ export class Publisher {
     if (this.stopped) return Promise.reject(new ConnectionClosedError(this.connectionName, 'before the message was published'));
     const problem = findEncodingProblem(exchange, routingKey, content, options);
     if (problem) return Promise.reject(new MessageEncodingError(String(exchange), String(routingKey), problem.field, problem.valueType, problem.problem));
-    let returnId = options.messageId;
+    let returnId: unknown = options.messageId;
     if (returnId === undefined || returnId === null) {
       returnId = `${this.idPrefix}.${++this.idSequence}`;
-      options.headers = { ...options.headers, [WARREN_HEADERS.publishId]: returnId };
+      options.headers = { ...(options.headers as Record<string, unknown> | undefined), [WARREN_HEADERS.publishId]: returnId };
     }
     return new Promise<void>((resolve, reject) => {
       const pending: PendingPublish = {
@@ -324,7 +324,7 @@ export class Publisher {
    * indexing every publish.
    */
   private onReturn(channel: Channel, message: Message): void {
-    const { messageId, headers } = message.properties;
+    const { messageId, headers } = message.properties as { messageId?: unknown; headers?: Record<string, unknown> };
     const header = headers?.[WARREN_HEADERS.publishId];
     const id = typeof header === 'string' ? header : messageId;
     if (typeof id !== 'string') return;

@@ -37,7 +37,16 @@ export class DedupEnhancer implements RouteEnhancer {
 
   /** Closes the stores the handlers used (a Redis store given by URL owns its client). */
   async close(): Promise<void> {
-    await Promise.all([...this.stores].map((store) => store.close?.().catch(() => undefined)));
+    await Promise.all([...this.stores].map(closeQuietly));
     this.stores.clear();
+  }
+}
+
+/** Closes a store; one that rejects, or throws before returning a promise, must not keep the others open. */
+async function closeQuietly(store: DedupStore): Promise<void> {
+  try {
+    await store.close?.();
+  } catch {
+    // Nothing more to do at shutdown: the store's own connection is gone or broken.
   }
 }

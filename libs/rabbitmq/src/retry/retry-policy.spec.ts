@@ -222,7 +222,7 @@ describe('RetryPolicy', () => {
         for (let attempt = 0; attempt <= maxAttempts + 2; attempt++) {
           for (const r of [0, 0.2, 0.5, 0.8, 0.9999, random()]) {
             const delay = policy.delayFor(attempt, () => r);
-            if (!levels.includes(delay)) throw new Error(`delay ${delay} not in ${levels} for ${JSON.stringify(options)}`);
+            if (!levels.includes(delay)) throw new Error(`delay ${delay} not in ${levels.join(',')} for ${JSON.stringify(options)}`);
             seen.add(delay);
           }
         }

@@ -79,7 +79,7 @@ function validateBackoff(backoff: unknown, report: (message: string) => void): b
         fail(`.multiplier must be a finite number >= 1 (got ${describe(b.multiplier)})`);
       }
       if (b.maxDelay !== undefined && checkDelay(b.maxDelay, '.maxDelay', fail)) {
-        if (isDelay(b.initialDelay) && (b.maxDelay as number) < (b.initialDelay as number)) {
+        if (isDelay(b.maxDelay) && isDelay(b.initialDelay) && b.maxDelay < b.initialDelay) {
           fail(`.maxDelay (${b.maxDelay} ms) must be >= initialDelay (${b.initialDelay} ms)`);
         }
       }

@@ -86,7 +86,7 @@ export class RpcClient {
   }
 
   async request(request: OutgoingRequest): Promise<unknown> {
-    const { exchange, routingKey, timeoutMs } = request;
+    const { exchange, routingKey } = request;
     request.options.replyTo = REPLY_TO;
     const problem = findEncodingProblem(exchange, routingKey, request.content, request.options);
     if (problem) throw new MessageEncodingError(String(exchange), String(routingKey), problem.field, problem.valueType, problem.problem);
@@ -137,7 +137,7 @@ export class RpcClient {
       request.options.replyTo = REPLY_TO;
       try {
         sendChannel.publish(exchange, routingKey, request.content, request.options);
-      } catch (error) {
+      } catch {
         this.settle(correlationId, new ConnectionClosedError(this.connectionName, 'before the request was sent'));
       }
     });
