@@ -1,4 +1,4 @@
-import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { AmqpConnection } from '../facade/amqp-connection';
 import { RpcRemoteError } from '../errors/rpc-remote.error';
 import { TransportNotReadyError } from '../errors/transport-not-ready.error';
@@ -66,9 +66,9 @@ export class WarrenClient extends ClientProxy {
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
-    const pattern = this.normalizePattern(packet.pattern);
+    const pattern = this.normalizePattern(packet.pattern as MsPattern);
     this.connect()
-      .then((connection) => connection.request({ exchange: this.exchange, routingKey: pattern, payload: packet.data, timeout: this.options.timeout }))
+      .then((connection) => connection.request({ exchange: this.exchange, routingKey: pattern, payload: packet.data as unknown, timeout: this.options.timeout }))
       .then(
         (response) => callback({ response, isDisposed: true }),
         (error: unknown) => callback({ err: toNestError(error), isDisposed: true }),
@@ -79,7 +79,7 @@ export class WarrenClient extends ClientProxy {
 
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
     const connection = await this.connect();
-    await connection.publish(this.exchange, this.normalizePattern(packet.pattern), packet.data);
+    await connection.publish(this.exchange, this.normalizePattern(packet.pattern as MsPattern), packet.data);
     return undefined as T;
   }
 }

@@ -103,7 +103,7 @@ export class WarrenServer extends Server implements CustomTransportStrategy {
       },
       invoke: async (payload, message, headers) => {
         const context = new WarrenRmqContext([message, headers, pattern]);
-        const result = await handler(payload, context);
+        const result: unknown = await handler(payload, context);
         return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
       },
     };

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import type { AmqpConnection } from '../facade/amqp-connection';
 import { AmqpConnectionRegistry } from '../facade/amqp-connection.registry';
 import { settleWithin } from '../connection/settle-within';
 
