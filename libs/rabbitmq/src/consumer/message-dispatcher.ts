@@ -28,7 +28,7 @@ export interface DispatchSource {
   hasClosed(channel: Channel): boolean;
 }
 
-const EMPTY_HEADERS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+const EMPTY_HEADERS: Record<string, unknown> = Object.freeze({});
 const REPLIED_ERROR: Settlement = { action: 'ack', outcome: 'replied-error' };
 
 /**
@@ -57,7 +57,8 @@ export class MessageDispatcher {
   dispatch(source: DispatchSource, channel: Channel, message: ConsumeMessage): Promise<ConsumeOutcome> {
     let route: HandlerRoute | undefined;
     try {
-      const headers = (message.properties.headers as Record<string, unknown> | undefined) ?? EMPTY_HEADERS;
+      const own: Record<string, unknown> | undefined = message.properties.headers;
+      const headers = own ?? EMPTY_HEADERS;
       const routingKey = routingKeyOf(message);
       route = source.route(routingKey);
       if (this.telemetry === undefined) return this.process(source, route, routingKey, headers, channel, message);
@@ -247,7 +248,8 @@ export class MessageDispatcher {
 
   /** Never throws. */
   private reply(channel: Channel, message: ConsumeMessage, body: Buffer, contentType: string, isError: boolean): void {
-    const { replyTo, correlationId } = message.properties;
+    // Short strings in AMQP, and amqplib decodes them as such.
+    const { replyTo, correlationId } = message.properties as { replyTo?: string; correlationId?: string };
     try {
       let headers: Record<string, unknown> | undefined = isError ? { [WARREN_HEADERS.rpcStatus]: 'error' } : undefined;
       if (this.telemetry !== undefined) {

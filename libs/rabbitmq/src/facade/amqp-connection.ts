@@ -160,15 +160,16 @@ export class AmqpConnection {
     let timeout = this.options.publishTimeout;
     if (options !== undefined) {
       for (const key in options) {
-        const value = options[key as keyof PublishOptions];
+        const value: unknown = options[key as keyof PublishOptions];
         if (value === undefined || key === 'serializer') continue;
         if (key === 'timeout') timeout = value as number;
         else (properties as Record<string, unknown>)[key] = value;
       }
     }
     if (this.telemetry === undefined) return this.publisher.publish(exchange, routingKey, content, properties, timeout);
-    properties.headers = { ...properties.headers };
-    const finish = this.telemetry.publish({ connection: this.name, exchange, routingKey, messageId: properties.messageId }, properties.headers);
+    const headers: Record<string, unknown> = { ...(properties.headers as Record<string, unknown> | undefined) };
+    properties.headers = headers;
+    const finish = this.telemetry.publish({ connection: this.name, exchange, routingKey, messageId: properties.messageId }, headers);
     const pending = this.publisher.publish(exchange, routingKey, content, properties, timeout);
     if (finish) pending.then(() => finish('ok'), (error: unknown) => finish(outcomeOf(error)));
     return pending;
@@ -212,8 +213,9 @@ export class AmqpConnection {
     };
     const call = { exchange: request.exchange, routingKey: request.routingKey, content, options, timeoutMs: timeout };
     if (this.telemetry === undefined) return (await this.rpc.request(call)) as TResponse;
-    options.headers = { ...options.headers };
-    const finish = this.telemetry.request({ connection: this.name, exchange: request.exchange, routingKey: request.routingKey }, options.headers);
+    const headers: Record<string, unknown> = { ...(options.headers as Record<string, unknown> | undefined) };
+    options.headers = headers;
+    const finish = this.telemetry.request({ connection: this.name, exchange: request.exchange, routingKey: request.routingKey }, headers);
     try {
       const reply = (await this.rpc.request(call)) as TResponse;
       finish?.('ok');
@@ -291,7 +293,11 @@ export class AmqpConnection {
     this.publisher.close();
     this.rpc.close();
     await this.host.close(deadline);
-    await Promise.all(this.enhancers.map((enhancer) => enhancer.close?.()));
+    await Promise.all(
+      this.enhancers.map(async (enhancer) => {
+        await enhancer.close?.();
+      }),
+    );
   }
 
   /** @internal */
@@ -330,7 +336,7 @@ export class AmqpConnection {
         for (const binding of queue.bindings ?? []) await this.topology.bindQueue(ch, queue.name, binding);
       });
     }
-    await (channel as Channel | undefined)?.close().catch(() => undefined);
+    await channel?.close().catch(() => undefined);
   }
 
   private onSetupError(error: unknown, channel: ManagedChannel): void {
