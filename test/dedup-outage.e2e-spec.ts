@@ -131,5 +131,11 @@ describe('dedup store outage', () => {
     expect(processed.size).toBe(0);
     await waitFor(async () => (await suite.admin.messageCount(queue)) === 1, 'the message back in its queue');
     expect(await suite.admin.messageCount(`${queue}.dlq`)).toBe(0);
+    // Given back as a fresh copy: its handler never ran, so the wait must not count against the quorum
+    // queue's delivery limit (a requeue would: redelivered, x-delivery-count 1; RabbitMQ 4 limits to 20 by default).
+    const back = await suite.admin.get(queue);
+    expect(back && back.fields.redelivered).toBe(false);
+    expect(back && Number(back.properties.headers?.['x-delivery-count'] ?? 0)).toBe(0);
+    expect(back && JSON.parse(back.content.toString())).toEqual({ id: 'held' });
   }, 30_000);
 });

@@ -1,12 +1,15 @@
 import { Logger } from '@nestjs/common';
+import type { ConsumeMessage } from 'amqplib';
 import type { ConnectionHost } from '../connection/connection-host';
 import type { ManagedChannel } from '../connection/managed-channel';
 import type { BindingConfig, QueueOptions, RabbitHandlerConfig } from '../options/rabbitmq-options.interface';
 import type { ResolvedOptions } from '../options/resolve-options';
 import type { TopologyDeclarer } from '../topology/topology-declarer';
+import { requeuedCopyOptions } from '../message/requeued-copy';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { UnknownHandlerError } from '../errors/unknown-handler.error';
 import type { DeliveryTelemetry } from './delivery-telemetry';
+import type { FeatureHost } from './feature-host';
 import { ErrorBehaviorStrategy } from './error-behavior.strategy';
 import { emptyStats, type HandlerStats } from './handler-stats';
 import type { HandlerDescriptor } from './handler-descriptor';
@@ -50,6 +53,8 @@ export class ConsumerRegistry {
     private readonly topology: TopologyDeclarer,
     private readonly enhancers: RouteEnhancer[],
     telemetry: DeliveryTelemetry | undefined,
+    /** Confirmed publishing, for giving back a quorum queue's unprocessed deliveries as fresh copies. */
+    private readonly publishRaw?: FeatureHost['publishRaw'],
   ) {
     this.logger = new Logger(`RabbitMQ:${options.name}`);
     this.dispatcher = new MessageDispatcher(options.maxMessageSize, options.name, telemetry);
@@ -144,6 +149,7 @@ export class ConsumerRegistry {
         consumerOptions: first.consumerOptions,
         fallbackFailure: routes[0].failure,
         extraSetup,
+        requeueCopy: this.requeueCopyFor(queue, queueOptions),
       },
       channel,
       this.dispatcher,
@@ -156,6 +162,17 @@ export class ConsumerRegistry {
       this.logger.log(`${handler.name} -> ${keys} -> ${queue ?? '(server-named queue)'}`);
     }
     return consumer;
+  }
+
+  /**
+   * A quorum queue counts every requeue against its delivery limit (RabbitMQ 4.0 sets 20 unless told
+   * otherwise), whether or not the handler ran: a delivery that was only waiting goes back as a fresh copy.
+   */
+  private requeueCopyFor(queue: string | undefined, queueOptions: QueueOptions): ((queue: string, message: ConsumeMessage) => Promise<void>) | undefined {
+    const publish = this.publishRaw;
+    const quorum = queueOptions.type === 'quorum' || queueOptions.arguments?.['x-queue-type'] === 'quorum';
+    if (publish === undefined || queue === undefined || !quorum) return undefined;
+    return (name, message) => publish('', name, message.content, requeuedCopyOptions(message));
   }
 
   /** golevelup requeued failures by default; here a failure with nowhere to go is dropped by the broker, so say so once at start-up. */

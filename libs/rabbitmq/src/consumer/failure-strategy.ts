@@ -4,7 +4,11 @@ import type { HandlerRoute } from './handler-route';
 import type { ConsumeOutcome } from '../options/telemetry.interface';
 
 /** How the dispatcher settles a message, and what to call the outcome. */
-export type Settlement = { action: 'ack'; outcome: ConsumeOutcome } | { action: 'nack'; requeue: boolean; outcome: ConsumeOutcome };
+export type Settlement =
+  | { action: 'ack'; outcome: ConsumeOutcome }
+  | { action: 'nack'; requeue: boolean; outcome: ConsumeOutcome }
+  /** Back to its queue without counting as a failed delivery: for a delivery whose handler never ran (see MessageDispatcher.giveBack). */
+  | { action: 'give-back'; outcome: ConsumeOutcome };
 
 export const ACK: Settlement = { action: 'ack', outcome: 'acked' };
 export const REJECT: Settlement = { action: 'nack', requeue: false, outcome: 'rejected' };
@@ -13,6 +17,7 @@ export const DROP: Settlement = { action: 'ack', outcome: 'dropped' };
 export const RETRIED: Settlement = { action: 'ack', outcome: 'retried' };
 export const DEAD_LETTERED: Settlement = { action: 'ack', outcome: 'dead-lettered' };
 export const DUPLICATE: Settlement = { action: 'ack', outcome: 'duplicate' };
+export const GIVE_BACK: Settlement = { action: 'give-back', outcome: 'requeued' };
 
 /** What went wrong with one delivery. */
 export interface FailureContext {

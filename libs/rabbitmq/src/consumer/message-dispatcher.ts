@@ -26,6 +26,12 @@ export interface DispatchSource {
   accepts(channel: Channel): boolean;
   /** Whether `channel` has closed: its deliveries can no longer be settled, and the broker redelivers them. */
   hasClosed(channel: Channel): boolean;
+  /**
+   * Puts a fresh copy of a delivery on this queue and resolves on the broker's confirm; undefined where a
+   * requeue costs nothing. A quorum queue counts every requeue against its delivery limit (20 unless set,
+   * from RabbitMQ 4.0), so a delivery that only waited would end dead-lettered, or dropped, unprocessed.
+   */
+  readonly requeueCopy?: (message: ConsumeMessage) => Promise<void>;
 }
 
 const EMPTY_HEADERS: Record<string, unknown> = Object.freeze({});
@@ -113,7 +119,9 @@ export class MessageDispatcher {
       if (route.dedup !== undefined) {
         // Throws (DedupKeyError) when the key cannot be computed: the guard below fails the message.
         const decision = await route.dedup.begin(message, payload, () => source.accepts(channel));
-        if (!decision.run) return this.settle(channel, message, decision.settlement);
+        if (!decision.run) {
+          return decision.settlement.action === 'give-back' ? await this.giveBack(source, channel, message) : this.settle(channel, message, decision.settlement);
+        }
         ticket = decision.ticket;
       }
 
@@ -262,11 +270,30 @@ export class MessageDispatcher {
     }
   }
 
+  /**
+   * Returns a delivery whose handler never ran (its consumer stopping, a dedup hold) to its queue
+   * without counting it as a failed delivery: a confirmed copy, then an ack of the original, where the
+   * source can copy (quorum queues); a requeue elsewhere, or when the copy fails. A copy goes to the
+   * back of the queue. If the channel closes between the copy's confirm and the ack, the broker
+   * redelivers the original too (dedup absorbs it). Never rejects.
+   */
+  async giveBack(source: DispatchSource, channel: Channel, message: ConsumeMessage): Promise<ConsumeOutcome> {
+    const copy = source.requeueCopy;
+    if (copy === undefined || source.hasClosed(channel)) return this.settle(channel, message, REQUEUE);
+    try {
+      await copy(message);
+    } catch (error) {
+      this.logger.debug(`queue '${source.queue}': could not copy a delivery back (${errorText(error)}); it is requeued`);
+      return this.settle(channel, message, REQUEUE);
+    }
+    return this.settle(channel, message, { action: 'ack', outcome: 'requeued' });
+  }
+
   /** Never throws. */
   private settle(channel: Channel, message: ConsumeMessage, settlement: Settlement): ConsumeOutcome {
     try {
       if (settlement.action === 'ack') channel.ack(message);
-      else channel.nack(message, false, settlement.requeue);
+      else channel.nack(message, false, settlement.action === 'give-back' || settlement.requeue);
     } catch (error) {
       this.logger.debug(`Could not settle delivery ${message.fields.deliveryTag}: ${errorText(error)}`);
     }

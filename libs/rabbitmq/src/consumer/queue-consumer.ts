@@ -20,6 +20,8 @@ export interface QueueConsumerInit {
   consumerOptions: RabbitHandlerConfig['consumerOptions'];
   fallbackFailure: FailureStrategy;
   extraSetup: QueueSetup[];
+  /** Publishes a fresh copy of a delivery to `queue` (confirmed); set for quorum queues, whose requeues count against the delivery limit. */
+  requeueCopy?: (queue: string, message: ConsumeMessage) => Promise<void>;
 }
 
 /**
@@ -32,6 +34,7 @@ export class QueueConsumer implements DispatchSource {
   queue: string;
   readonly routes: HandlerRoute[];
   readonly fallbackFailure: FailureStrategy;
+  readonly requeueCopy?: (message: ConsumeMessage) => Promise<void>;
   private readonly logger = new Logger(QueueConsumer.name);
   private readonly single: HandlerRoute | undefined;
   private consumerTag?: string;
@@ -52,6 +55,8 @@ export class QueueConsumer implements DispatchSource {
     this.routes = init.routes;
     this.fallbackFailure = init.fallbackFailure;
     this.single = init.routes.length === 1 ? init.routes[0] : undefined;
+    const copy = init.requeueCopy;
+    if (copy !== undefined) this.requeueCopy = (message) => copy(this.queue, message);
   }
 
   /** Handler names on this queue. */
@@ -152,12 +157,10 @@ export class QueueConsumer implements DispatchSource {
       return;
     }
     if (this.stopping || this.cancelled) {
-      // Delivered after basic.cancel: give it back untouched, it was not processed.
-      try {
-        channel.nack(message, false, true);
-      } catch {
-        // Channel already closed: the broker requeues it anyway.
-      }
+      // Delivered after basic.cancel: give it back untouched, it was not processed. Counted in flight
+      // so that shutdown waits for a copy's confirm before closing the channel.
+      this.inFlight++;
+      this.dispatcher.giveBack(this, channel, message).then(this.onDispatched, this.onDispatchFailed);
       return;
     }
     this.inFlight++;

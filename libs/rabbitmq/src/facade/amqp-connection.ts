@@ -77,7 +77,9 @@ export class AmqpConnection {
     this.publisher = new Publisher(this.host, options.name);
     this.rpc = new RpcClient(this.host, options.name, options.serializer);
     this.telemetry = TelemetryHub.create(options.telemetry);
-    this.consumers = new ConsumerRegistry(this.host, options, this.topology, this.enhancers, this.telemetry);
+    this.consumers = new ConsumerRegistry(this.host, options, this.topology, this.enhancers, this.telemetry, (exchange, routingKey, content, publishOptions) =>
+      this.publishRaw(exchange, routingKey, content, publishOptions),
+    );
     const telemetry = this.telemetry;
     if (telemetry) this.host.status$.subscribe((status) => telemetry.connectionStatus(options.name, status));
   }

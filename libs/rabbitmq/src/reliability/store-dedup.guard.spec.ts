@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from 'amqplib';
-import { DUPLICATE, REQUEUE } from '../consumer/failure-strategy';
+import { DUPLICATE, GIVE_BACK } from '../consumer/failure-strategy';
 import { emptyStats } from '../consumer/handler-stats';
 import type { DedupStore } from '../options/dedup-store.interface';
 import { MemoryDedupStore } from '../dedup/memory-dedup.store';
@@ -41,7 +41,7 @@ describe('StoreDedupGuard', () => {
     const g = new StoreDedupGuard('Handler.run', { ...DEFAULT_DEDUP_OPTIONS, lease: 200, store: busy }, emptyStats());
     const started = Date.now();
     const decision = await g.begin(message('m3'), undefined, always);
-    expect(decision).toEqual({ run: false, settlement: REQUEUE });
+    expect(decision).toEqual({ run: false, settlement: GIVE_BACK });
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
   });
 
@@ -80,7 +80,7 @@ describe('StoreDedupGuard', () => {
     setTimeout(() => (wanted = false), 1200);
     const started = Date.now();
     const decision = await g.begin(message('m5'), undefined, () => wanted);
-    expect(decision).toEqual({ run: false, settlement: REQUEUE });
+    expect(decision).toEqual({ run: false, settlement: GIVE_BACK });
     expect(Date.now() - started).toBeLessThan(1500);
   });
 

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ConsumeMessage } from 'amqplib';
 import type { DedupDecision, DedupGuard, DedupTicket, StillWanted } from '../consumer/dedup-guard';
-import { DUPLICATE, REQUEUE } from '../consumer/failure-strategy';
+import { DUPLICATE, GIVE_BACK as GIVE_BACK_SETTLEMENT } from '../consumer/failure-strategy';
 import type { HandlerStats } from '../consumer/handler-stats';
 import { DedupKeyError } from '../errors/dedup-key.error';
 import { routingKeyOf } from '../message/message-headers';
@@ -10,7 +10,7 @@ import type { ResolvedDedupOptions } from '../dedup/resolve-dedup-options';
 import { errorText } from '../errors/error-text';
 
 const RUN_UNGUARDED: DedupDecision = { run: true, ticket: undefined };
-const GIVE_BACK: DedupDecision = { run: false, settlement: REQUEUE };
+const GIVE_BACK: DedupDecision = { run: false, settlement: GIVE_BACK_SETTLEMENT };
 const SKIP_DUPLICATE: DedupDecision = { run: false, settlement: DUPLICATE };
 /** The first wait before asking an unreachable store again; it doubles up to STORE_RETRY_MAX_MS. */
 const STORE_RETRY_FIRST_MS = 250;
@@ -31,7 +31,8 @@ const STILL_WANTED_CHECK_MS = 100;
  * asked again — not requeued: on a quorum queue every requeue counts against the
  * delivery limit, so an outage would dead-letter or drop messages no handler ever
  * ran. A held delivery is given back as soon as its consumer stops or its channel
- * closes.
+ * closes, or once another claim has held its key for longer than a lease; on a
+ * quorum queue it goes back as a fresh copy, which does not count either.
  */
 export class StoreDedupGuard implements DedupGuard {
   private readonly logger = new Logger('Dedup');
