@@ -34,6 +34,16 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
   }
 }
 
+/** The major version of the broker at AMQP_URL (3 or 4), from its connection properties. */
+export async function brokerMajorVersion(): Promise<number> {
+  const connection = await amqplib.connect(AMQP_URL);
+  try {
+    return Number(String(connection.connection.serverProperties.version).split('.')[0]);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
 /** A raw amqplib connection for arranging and inspecting broker state independently of the library. */
 export class BrokerAdmin {
   private constructor(private readonly connection: amqplib.ChannelModel, private readonly channel: amqplib.Channel) {}
