@@ -189,7 +189,7 @@ describe('one bad message among good ones', () => {
     const gone = uniqueName('isolation.gone');
     admin.track('queue', dlq);
     await admin.raw(async (ch) => {
-      await ch.assertQueue(dlq, { durable: false });
+      await ch.assertQueue(dlq, { durable: true });
       ch.sendToQueue(dlq, Buffer.from('{"lost":false}'), {
         contentType: 'application/json',
         headers: { 'warren-dead-error-name': 'Error', [WARREN_HEADERS.originalQueue]: gone },

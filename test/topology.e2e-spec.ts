@@ -142,7 +142,7 @@ describe('topology', () => {
     // The quorum queue's dead letters land here, to be counted.
     await admin.raw(async (ch) => {
       await ch.assertExchange(quorumDlx, 'fanout', { durable: false });
-      await ch.assertQueue(quorumDeadQ, { durable: false });
+      await ch.assertQueue(quorumDeadQ, { durable: true });
       await ch.bindQueue(quorumDeadQ, quorumDlx, '');
     });
     app = await createApp({
