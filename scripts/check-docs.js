@@ -152,9 +152,7 @@ function main() {
     if (m) {
       const generated = path.basename(m[1]);
       const origin = origins.get(generated);
-      const where = origin
-        ? `${origin.file}:${origin.line + Number(m[2]) - 1}:${m[3]}`
-        : `${path.relative(ROOT, path.resolve(ROOT, m[1]))}:${m[2]}:${m[3]}`;
+      const where = origin ? `${origin.file}:${origin.line + Number(m[2]) - 1}:${m[3]}` : `${path.relative(ROOT, path.resolve(ROOT, m[1]))}:${m[2]}:${m[3]}`;
       errors.push(`${where} ${m[5]}: ${m[6]}`);
     } else if (raw.trim() && errors.length > 0 && /^\s/.test(raw)) {
       errors[errors.length - 1] += `\n    ${raw.trim()}`;
@@ -163,7 +161,9 @@ function main() {
     }
   }
 
-  const summary = `${checked} block(s) from ${files.length} file(s) type-checked` + (skipped ? `, ${skipped} marked no-check skipped` : '') +
+  const summary =
+    `${checked} block(s) from ${files.length} file(s) type-checked` +
+    (skipped ? `, ${skipped} marked no-check skipped` : '') +
     (shims.length ? ` (declarations assumed for ${shims.map(([name]) => name).join(', ')}, not installed)` : '');
   if (result.status !== 0 || errors.length > 0) {
     for (const error of errors) console.error(error);

@@ -9,13 +9,15 @@ const { spawnSync } = require('node:child_process');
 const ROOT = path.join(__dirname, '..');
 
 function amqpUrls() {
-  return (process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672').split(',').map((u) => u.trim()).filter(Boolean);
+  return (process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
 }
 
 function redisUrl() {
   return process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 }
-
 
 /** Exits with code 1 and instructions when the broker or Redis does not answer. */
 async function preflight(what) {

@@ -201,10 +201,7 @@ describe('connection', () => {
 
     beforeAll(async () => {
       suite.admin.track('queue', queue);
-      app = await boot(
-        { imports: [rootModule({ uri: AMQP_URL, connectionName, reconnectTimeInSeconds: 0.2 })], providers: [Consumer] },
-        new CapturingLogger(),
-      );
+      app = await boot({ imports: [rootModule({ uri: AMQP_URL, connectionName, reconnectTimeInSeconds: 0.2 })], providers: [Consumer] }, new CapturingLogger());
     });
 
     it('emits connected, disconnected, connected on status$ and consumes again after the reconnect', async () => {

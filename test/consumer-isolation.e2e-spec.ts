@@ -359,9 +359,7 @@ describe('consumer isolation: shutdown', () => {
     suite.admin.track('exchange', exchange);
     suite.admin.track('queue', Q.stuck);
     const app = await suite.boot({
-      imports: [
-        RabbitMQModule.forRoot({ uri: AMQP_URL, shutdownTimeout: 1000, exchanges: [{ name: exchange, type: 'topic' }] }),
-      ],
+      imports: [RabbitMQModule.forRoot({ uri: AMQP_URL, shutdownTimeout: 1000, exchanges: [{ name: exchange, type: 'topic' }] })],
       providers: [Stuck],
     });
     await app.get(AmqpConnection).publish(exchange, Q.stuck, {});

@@ -114,7 +114,10 @@ describe('idempotent consumers', () => {
     admin.track('queue', queue, `${queue}.dlq`);
     const ledger = new Ledger();
     const logger = new CapturingLogger();
-    const app = await createApp(workerModule(queue, new RedisDedupStore({ url: 'redis://127.0.0.1:1', timeout: 300 }), ledger, uniqueName('dedup-down')), logger);
+    const app = await createApp(
+      workerModule(queue, new RedisDedupStore({ url: 'redis://127.0.0.1:1', timeout: 300 }), ledger, uniqueName('dedup-down')),
+      logger,
+    );
     apps.push(app);
     await app.get(AmqpConnection).publish(exchange, queue, { orderId: 'waits' });
     await waitFor(() => logger.lines.some((l) => l.includes('dedup store is unavailable')), 'the log line', 5000);

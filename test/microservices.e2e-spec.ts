@@ -104,7 +104,17 @@ describe('Warren as a Nest microservices transport', () => {
   afterAll(async () => {
     await client?.close();
     await server?.close();
-    const queues = [requests, `${exchange}.unrouted`, `${exchange}.unrouted.dlq`, `${events}.order.created`, `${events}.audit`, `${events}.job.flaky`, `${events}.job.flaky.dlq`, `${events}.payment.taken`, `${events}.stream.item`];
+    const queues = [
+      requests,
+      `${exchange}.unrouted`,
+      `${exchange}.unrouted.dlq`,
+      `${events}.order.created`,
+      `${events}.audit`,
+      `${events}.job.flaky`,
+      `${events}.job.flaky.dlq`,
+      `${events}.payment.taken`,
+      `${events}.stream.item`,
+    ];
     admin.track('queue', ...queues);
     await admin?.close();
   });
@@ -240,8 +250,18 @@ describe('WarrenRpcExceptionFilter', () => {
   beforeAll(async () => {
     admin = await BrokerAdmin.connect();
     admin.track('exchange', filteredExchange, `${filteredExchange}.unrouted`);
-    admin.track('queue', `${filteredExchange}.requests`, `${filteredExchange}.unrouted`, `${filteredExchange}.unrouted.dlq`, `${filteredExchange}.events.card.charge`, `${filteredExchange}.events.card.charge.dlq`);
-    server = await NestFactory.createMicroservice(FilteredModule, { strategy: new WarrenServer({ uri: AMQP_URL, exchange: filteredExchange }), logger: ['error'] });
+    admin.track(
+      'queue',
+      `${filteredExchange}.requests`,
+      `${filteredExchange}.unrouted`,
+      `${filteredExchange}.unrouted.dlq`,
+      `${filteredExchange}.events.card.charge`,
+      `${filteredExchange}.events.card.charge.dlq`,
+    );
+    server = await NestFactory.createMicroservice(FilteredModule, {
+      strategy: new WarrenServer({ uri: AMQP_URL, exchange: filteredExchange }),
+      logger: ['error'],
+    });
     await server.listen();
     client = new WarrenClient({ uri: AMQP_URL, exchange: filteredExchange });
     await client.connect();

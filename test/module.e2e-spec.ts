@@ -144,10 +144,7 @@ describe('RabbitMQModule', () => {
     beforeAll(async () => {
       suite.admin.track('queue', queueDefault, queueSecond);
       app = await boot({
-        imports: [
-          RabbitMQModule.forRoot({ uri: AMQP_URL }),
-          RabbitMQModule.forRoot({ name: 'second', uri: AMQP_URL, connectionName: secondConnectionName }),
-        ],
+        imports: [RabbitMQModule.forRoot({ uri: AMQP_URL }), RabbitMQModule.forRoot({ name: 'second', uri: AMQP_URL, connectionName: secondConnectionName })],
         providers: [OnDefault, OnSecond, UsesSecond],
       });
     });
@@ -258,7 +255,10 @@ describe('RabbitMQModule', () => {
     });
 
     it('overrides handler options from the module options by handler name', async () => {
-      await waitFor(async () => (await suite.admin.consumerCount(queueA)) === 1 && (await suite.admin.consumerCount(queueB)) === 1, 'one consumer on each configured queue');
+      await waitFor(
+        async () => (await suite.admin.consumerCount(queueA)) === 1 && (await suite.admin.consumerCount(queueB)) === 1,
+        'one consumer on each configured queue',
+      );
       expect(await suite.admin.queueExists(decoratorQueue)).toBe(false);
     });
 

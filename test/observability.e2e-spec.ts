@@ -90,7 +90,13 @@ describe('observability', () => {
       http.end();
     });
     await waitFor(() => app.get(Flow).seen.includes('o-1:true'), 'the order flow');
-    await waitFor(() => exporter.getFinishedSpans().length >= 5, `all spans (${exporter.getFinishedSpans().map((s) => s.name).join(', ')})`);
+    await waitFor(
+      () => exporter.getFinishedSpans().length >= 5,
+      `all spans (${exporter
+        .getFinishedSpans()
+        .map((s) => s.name)
+        .join(', ')})`,
+    );
     const spans = exporter.getFinishedSpans();
     const byName = (name: string) => spans.find((s) => s.name === name)!;
     const http = byName('POST /orders');
@@ -113,7 +119,9 @@ describe('observability', () => {
     // The counter moves once the delivery is settled, just after the dead letter is confirmed.
     await waitFor(async () => (await registry.metrics()).includes('outcome="dead-lettered"'), 'the dead-lettered count');
     const text = await registry.metrics();
-    expect(text).toMatch(new RegExp(`warren_messages_published_total\\{connection="default",exchange="${exchange.replace(/\./g, '\\.')}",outcome="ok"\\} [1-9]`));
+    expect(text).toMatch(
+      new RegExp(`warren_messages_published_total\\{connection="default",exchange="${exchange.replace(/\./g, '\\.')}",outcome="ok"\\} [1-9]`),
+    );
     expect(text).toMatch(/warren_messages_consumed_total\{[^}]*handler="Flow.onFlaky",outcome="retried"\} 1/);
     expect(text).toMatch(/warren_messages_consumed_total\{[^}]*handler="Flow.onFlaky",outcome="dead-lettered"\} 1/);
     expect(text).toMatch(/warren_rpc_duration_seconds_count\{connection="default",routing_key="stock.reserve",outcome="ok"\} [1-9]/);

@@ -119,7 +119,10 @@ async function packLibrary(work: string): Promise<Packed> {
   const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: stage, timeout: 30_000 });
   const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string; size: number }> }>;
   const tarball = join(work, packed.filename);
-  const hash = createHash('sha256').update(await readFile(tarball)).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(await readFile(tarball))
+    .digest('hex')
+    .slice(0, 16);
   return { tarball, hash, files: packed.files };
 }
 
@@ -141,7 +144,17 @@ async function installConsumer(tarball: string, hash: string): Promise<string> {
     try {
       await run(
         'npm',
-        ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', '--fetch-timeout=30000', '--fetch-retries=1', ...packages, './warren-rabbitmq.tgz'],
+        [
+          'install',
+          '--prefer-offline',
+          '--no-audit',
+          '--no-fund',
+          '--loglevel=error',
+          '--fetch-timeout=30000',
+          '--fetch-retries=1',
+          ...packages,
+          './warren-rabbitmq.tgz',
+        ],
         { cwd: scratch, timeout: INSTALL_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
       );
     } catch (error) {
@@ -180,15 +193,26 @@ async function compile(project: string, resolution: (typeof RESOLUTIONS)[number]
   await mkdir(dir);
   try {
     await writeFile(join(dir, 'consumer.ts'), CONSUMER);
-    await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...COMPILER_OPTIONS, ...resolution.options }, files: ['consumer.ts'] }, null, 2));
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { ...COMPILER_OPTIONS, ...resolution.options }, files: ['consumer.ts'] }, null, 2),
+    );
     const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
     try {
-      await run(process.execPath, [tsc, '-p', dir, '--pretty', 'false'], { cwd: dir, timeout: COMPILE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 });
+      await run(process.execPath, [tsc, '-p', dir, '--pretty', 'false'], {
+        cwd: dir,
+        timeout: COMPILE_TIMEOUT_MS,
+        killSignal: 'SIGKILL',
+        maxBuffer: 16 * 1024 * 1024,
+      });
       return '';
     } catch (error) {
       const e = error as { stdout?: string; killed?: boolean };
       if (e.killed || !e.stdout) throw new Error(`tsc did not finish (${resolution.name}):\n${tail(error)}`, { cause: error });
-      return e.stdout.split(project + '/').join('').trim();
+      return e.stdout
+        .split(project + '/')
+        .join('')
+        .trim();
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -216,7 +240,9 @@ describe('the packed library, for a strict TypeScript consumer', () => {
       expect(paths.filter((path) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts))$/.test(path))).toEqual([]);
 
       // Every entry point's code and declarations are in the tarball.
-      const { exports } = JSON.parse(await readFile(join(LIBRARY, 'package.json'), 'utf8')) as { exports: Record<string, string | { types: string; default: string }> };
+      const { exports } = JSON.parse(await readFile(join(LIBRARY, 'package.json'), 'utf8')) as {
+        exports: Record<string, string | { types: string; default: string }>;
+      };
       const missing = Object.values(exports)
         .flatMap((target) => (typeof target === 'string' ? [target] : [target.types, target.default]))
         .map((target) => target.replace(/^\.\//, ''))

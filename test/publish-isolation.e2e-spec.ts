@@ -152,7 +152,11 @@ describe('one bad message among good ones', () => {
       ['body', { serializer: stringSerializer }],
     ];
     const { errors, elapsed, ids } = await amidGoodTraffic(
-      cases.map(([, { routingKey, exchange: target, ...options }]) => () => amqp.publish(target ?? exchange, routingKey ?? 'good', { id: 'bad' }, options)),
+      cases.map(
+        ([, { routingKey, exchange: target, ...options }]) =>
+          () =>
+            amqp.publish(target ?? exchange, routingKey ?? 'good', { id: 'bad' }, options),
+      ),
     );
     cases.forEach(([field], i) => {
       expect(errors[i]).toBeInstanceOf(MessageEncodingError);

@@ -64,10 +64,11 @@ describe('RPC', () => {
   let amqp: AmqpConnection;
 
   const call = (routingKey: string, payload?: unknown, timeout?: number) => amqp.request({ exchange, routingKey, payload, timeout });
-  const failure = (promise: Promise<unknown>) => promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
 
   beforeAll(async () => {
     admin = await BrokerAdmin.connect();

@@ -22,7 +22,10 @@ class Worker {
 }
 
 async function startWorker(name: string): Promise<INestApplicationContext> {
-  const app = await createApp({ imports: [RabbitMQModule.forRoot({ uri: AMQP_URL, connectionName: uniqueName(name) })], providers: [Worker] }, new CapturingLogger());
+  const app = await createApp(
+    { imports: [RabbitMQModule.forRoot({ uri: AMQP_URL, connectionName: uniqueName(name) })], providers: [Worker] },
+    new CapturingLogger(),
+  );
   app.get(Worker).app = name;
   return app;
 }
@@ -44,9 +47,9 @@ describe('graceful shutdown', () => {
   it('hands every message to exactly one of two applications when the first closes mid-stream', async () => {
     const first = await startWorker('first');
     open.push(first);
-    const result = await first.get(AmqpConnection).publishBatch(
-      Array.from({ length: TOTAL }, (_, i) => ({ exchange: '', routingKey: queue, message: { i }, options: { messageId: `m-${i}` } })),
-    );
+    const result = await first
+      .get(AmqpConnection)
+      .publishBatch(Array.from({ length: TOTAL }, (_, i) => ({ exchange: '', routingKey: queue, message: { i }, options: { messageId: `m-${i}` } })));
     expect(result.failed).toEqual([]);
 
     await waitFor(() => handled.length >= 60, 'the first application to be busy');

@@ -115,7 +115,12 @@ class Routes {
 
 async function exchangeTypes(): Promise<Map<string, string>> {
   const out = await rabbitmqctl('list_exchanges', '-q', '--no-table-headers', 'name', 'type');
-  return new Map(out.split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]));
+  return new Map(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('\t') as [string, string]),
+  );
 }
 
 async function queueInfo(queue: string): Promise<string> {
@@ -365,7 +370,10 @@ describe('topology', () => {
       });
       expect(await admin.queueExists(redeclareQ)).toBe(false);
       expect(await closeConnectionsNamed(connectionName)).toBe(1);
-      await waitFor(async () => amqp2.isConnected && (await admin.queueExists(redeclareQ)) && (await admin.consumerCount(handlerQ)) === 1, 'the topology to be re-declared');
+      await waitFor(
+        async () => amqp2.isConnected && (await admin.queueExists(redeclareQ)) && (await admin.consumerCount(handlerQ)) === 1,
+        'the topology to be re-declared',
+      );
       // Bindings too: both routes reach their queues (mandatory publishes would be returned otherwise).
       await amqp2.publish(redeclareX, 'module', { to: 'module' });
       await amqp2.publish(redeclareX, 'handler', { to: 'handler' });

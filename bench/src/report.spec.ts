@@ -107,8 +107,18 @@ describe('rendering', () => {
   };
 
   it('marks a comparison that is not like-for-like', () => {
-    expect(likeForLike(summary, summary.find((r) => r.scenario === 'publish' && r.contender === 'warren')!)).toBe(true);
-    expect(likeForLike(summary, summary.find((r) => r.scenario === 'rpc-seq' && r.contender === 'warren')!)).toBe(false);
+    expect(
+      likeForLike(
+        summary,
+        summary.find((r) => r.scenario === 'publish' && r.contender === 'warren')!,
+      ),
+    ).toBe(true);
+    expect(
+      likeForLike(
+        summary,
+        summary.find((r) => r.scenario === 'rpc-seq' && r.contender === 'warren')!,
+      ),
+    ).toBe(false);
     expect(renderMarkdown(report)).toContain('| 5.00 (0.50×) ‡ |');
   });
 

@@ -87,7 +87,13 @@ function metricKeys(spec: ScenarioSpec): string[] {
 }
 
 /** Per round: the value of `pick` for the ok trial of (scenario, contender), or undefined. */
-function byRound(trials: readonly TrialRecord[], rounds: number, scenario: ScenarioName, contender: ContenderName, pick: (t: TrialRecord) => number | undefined): (number | undefined)[] {
+function byRound(
+  trials: readonly TrialRecord[],
+  rounds: number,
+  scenario: ScenarioName,
+  contender: ContenderName,
+  pick: (t: TrialRecord) => number | undefined,
+): (number | undefined)[] {
   const values: (number | undefined)[] = Array.from({ length: rounds }, () => undefined);
   for (const t of trials) {
     if (t.scenario === scenario && t.contender === contender && t.status === 'ok' && t.round < rounds) values[t.round] = pick(t);
@@ -99,7 +105,12 @@ function defined(values: readonly (number | undefined)[]): number[] {
   return values.filter((v): v is number => v !== undefined);
 }
 
-export function summarizeTrials(trials: readonly TrialRecord[], rounds: number, scenarios: readonly ScenarioName[], contenders: readonly ContenderName[]): SummaryRow[] {
+export function summarizeTrials(
+  trials: readonly TrialRecord[],
+  rounds: number,
+  scenarios: readonly ScenarioName[],
+  contenders: readonly ContenderName[],
+): SummaryRow[] {
   const rows: SummaryRow[] = [];
   for (const scenario of scenarios) {
     const spec = SCENARIOS[scenario];
@@ -248,7 +259,11 @@ export function renderMarkdown(report: RunReport): string {
       `${meta.rounds} round(s) · ${Math.round(meta.durationS)} s · ${report.totals.trials} trials: ${report.totals.ok} ok, ${report.totals.errors} failed, ${report.totals.skipped} skipped`,
   );
   out.push('');
-  out.push(`Versions: ${Object.entries(meta.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+  out.push(
+    `Versions: ${Object.entries(meta.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
+  );
   out.push('');
   out.push(
     '- Every trial runs in a fresh child process; contenders are interleaved round by round in rotating order (A B C D, then B C D A, …).',
@@ -324,7 +339,9 @@ export function renderMarkdown(report: RunReport): string {
 
     out.push('## Settings actually used (observed on the wire by the trial)');
     out.push('');
-    out.push('Counted by patching amqplib in the trial process (all four contenders use it underneath), over each contender\'s core trials; the benchmark\'s own pre-fill/probe connection is excluded. "awaited" is whether the call waits for the confirm.');
+    out.push(
+      'Counted by patching amqplib in the trial process (all four contenders use it underneath), over each contender\'s core trials; the benchmark\'s own pre-fill/probe connection is excluded. "awaited" is whether the call waits for the confirm.',
+    );
     out.push('');
     out.push(
       table(
@@ -364,7 +381,12 @@ export function renderMarkdown(report: RunReport): string {
       if (scenario === 'consume-retry-dedup') {
         const row = findRow(summary, scenario, 'warren');
         const delta = row?.cpuDeltaUsPerOp;
-        body.push(['', 'CPU overhead µs/msg vs plain ↓', row && row.okRounds ? `${delta !== undefined && delta >= 0 ? '+' : ''}${formatNumber(delta)}` : cell(row, undefined, undefined), 'n/a']);
+        body.push([
+          '',
+          'CPU overhead µs/msg vs plain ↓',
+          row && row.okRounds ? `${delta !== undefined && delta >= 0 ? '+' : ''}${formatNumber(delta)}` : cell(row, undefined, undefined),
+          'n/a',
+        ]);
       } else {
         body.push([
           '',
@@ -405,7 +427,9 @@ export function renderMarkdown(report: RunReport): string {
   const lo = report.leftovers;
   if (!lo.checked) out.push(`Leftover check not done: ${lo.note ?? 'rabbitmqctl unavailable'}.`);
   else {
-    out.push(`Queues/exchanges of this run left on the broker after the trials: ${lo.found.length === 0 ? 'none' : `${lo.found.length}, deleted ${lo.deleted}`}.`);
+    out.push(
+      `Queues/exchanges of this run left on the broker after the trials: ${lo.found.length === 0 ? 'none' : `${lo.found.length}, deleted ${lo.deleted}`}.`,
+    );
     const shared = [...lo.sharedCreated, ...lo.sharedReused];
     if (shared.length) {
       out.push(
@@ -467,7 +491,9 @@ export function renderSvg(report: RunReport): string {
 
   const parts: string[] = [];
   let anyMark = false;
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
+  );
   parts.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   parts.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">Speed relative to raw amqplib (amqplib = 1, higher is better)</text>`);
   parts.push(
@@ -510,7 +536,9 @@ export function renderSvg(report: RunReport): string {
     parts.push(`<text x="${lx + 17}" y="${ly + 1}">${escapeXml(c)}</text>`);
   });
   if (anyMark) {
-    parts.push(`<text x="${left}" y="${height - 10}" fill="#555" font-size="10">‡ not like-for-like: published without the confirms/persistence the amqplib reference used (see the report).</text>`);
+    parts.push(
+      `<text x="${left}" y="${height - 10}" fill="#555" font-size="10">‡ not like-for-like: published without the confirms/persistence the amqplib reference used (see the report).</text>`,
+    );
   }
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;

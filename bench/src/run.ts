@@ -72,7 +72,10 @@ function parseArgs(argv: string[]): Options {
         if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--rounds must be an integer from 1 to 20');
         break;
       case '--contenders': {
-        const list = value().split(',').map((s) => s.trim()).filter(Boolean);
+        const list = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         const unknown = list.filter((c) => !CONTENDER_NAMES.includes(c as ContenderName));
         if (unknown.length) throw new Error(`unknown contender(s): ${unknown.join(', ')}`);
         opts.contenders = list as ContenderName[];
@@ -159,7 +162,12 @@ function buildWarren(): { ok: boolean; output: string } {
 }
 
 /** Runs one child; never rejects. */
-function runChild(contender: ContenderName, scenario: ScenarioName | 'check', params: TrialParams | Record<string, never>, killAfterMs: number): Promise<TrialResult> {
+function runChild(
+  contender: ContenderName,
+  scenario: ScenarioName | 'check',
+  params: TrialParams | Record<string, never>,
+  killAfterMs: number,
+): Promise<TrialResult> {
   return new Promise((resolve) => {
     const started = Date.now();
     // BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles every trial.
@@ -294,7 +302,15 @@ async function main(): Promise<number> {
     const namePrefix = `${runPrefix}-r${p.round + 1}-${p.contender}-${p.scenario}`;
     let result: TrialResult;
     if (p.contender === 'warren' && !warren.available) {
-      result = { contender: p.contender, scenario: p.scenario, status: 'skipped', reason: warren.reason ?? 'warren unavailable', peakRssMb: Number.NaN, wallMs: 0, warnings: [] };
+      result = {
+        contender: p.contender,
+        scenario: p.scenario,
+        status: 'skipped',
+        reason: warren.reason ?? 'warren unavailable',
+        peakRssMb: Number.NaN,
+        wallMs: 0,
+        warnings: [],
+      };
     } else if (interrupted || Date.now() > runDeadline) {
       result = {
         contender: p.contender,

@@ -21,9 +21,7 @@ export function planTrials(rounds: number, scenarios: readonly ScenarioName[], c
   for (let round = 0; round < rounds; round++) {
     const rotation = base.map((_, i) => base[(i + round) % base.length]);
     for (const scenario of scenarios) {
-      rotation
-        .filter((c) => SCENARIOS[scenario].contenders.includes(c))
-        .forEach((contender, order) => plan.push({ round, order, scenario, contender }));
+      rotation.filter((c) => SCENARIOS[scenario].contenders.includes(c)).forEach((contender, order) => plan.push({ round, order, scenario, contender }));
     }
   }
   return plan;

@@ -84,7 +84,13 @@ async function main(): Promise<void> {
   if (scenario === 'check') return emit({ contender: contenderName, scenario, status: 'ok' });
 
   const watchdog = setTimeout(() => {
-    emit({ contender: contenderName, scenario, status: 'error', reason: `trial did not finish within ${params.budgetMs + TRIAL_OVERHEAD_MS} ms`, observed: wireProbe.snapshot() });
+    emit({
+      contender: contenderName,
+      scenario,
+      status: 'error',
+      reason: `trial did not finish within ${params.budgetMs + TRIAL_OVERHEAD_MS} ms`,
+      observed: wireProbe.snapshot(),
+    });
   }, params.budgetMs + TRIAL_OVERHEAD_MS);
   watchdog.unref();
 
@@ -114,5 +120,10 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   if (err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  emit({ contender: (process.argv[2] ?? 'amqplib') as ContenderName, scenario: (process.argv[3] ?? 'check') as ScenarioName, status: 'error', reason: describe(err) });
+  emit({
+    contender: (process.argv[2] ?? 'amqplib') as ContenderName,
+    scenario: (process.argv[3] ?? 'check') as ScenarioName,
+    status: 'error',
+    reason: describe(err),
+  });
 });

@@ -124,7 +124,10 @@ async function packLibrary(work: string): Promise<{ tarball: string; hash: strin
   const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: stage, timeout: 30_000 });
   const [packed] = JSON.parse(stdout) as Array<{ filename: string }>;
   const tarball = join(work, packed.filename);
-  const hash = createHash('sha256').update(await readFile(tarball)).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(await readFile(tarball))
+    .digest('hex')
+    .slice(0, 16);
   return { tarball, hash };
 }
 

@@ -75,7 +75,12 @@ describe('fault 1: the broker closes the connection', () => {
       publish: (id) => amqp.publish(exchange, queue, { id }, { messageId: id }),
     });
 
-    const stopTrace = trace('fault-1', () => ({ sent: stream.sent, confirmed: checker.confirmedCount, processed: checker.processedCount, inFlight: checker.inFlight }));
+    const stopTrace = trace('fault-1', () => ({
+      sent: stream.sent,
+      confirmed: checker.confirmedCount,
+      processed: checker.processedCount,
+      inFlight: checker.inFlight,
+    }));
     let closed = 0;
     for (let i = 0; i < CLOSES; i++) {
       // Let the stream build a backlog, then cut the connection under it.

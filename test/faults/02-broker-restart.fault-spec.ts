@@ -79,7 +79,12 @@ describe('fault 2: the broker application stops and starts', () => {
       checker,
       publish: (id) => amqp.publish(exchange, queue, { id }, { messageId: id }),
     });
-    const stopTrace = trace('fault-2', () => ({ sent: stream.sent, confirmed: checker.confirmedCount, processed: checker.processedCount, status: amqp.status }));
+    const stopTrace = trace('fault-2', () => ({
+      sent: stream.sent,
+      confirmed: checker.confirmedCount,
+      processed: checker.processedCount,
+      status: amqp.status,
+    }));
 
     await until(() => checker.inFlight >= 10_000, 10_000);
     const fault = checker.faultStarted('stop_app');

@@ -42,7 +42,12 @@ describe('fault 3: a quorum queue loses its leader in a 3-node cluster', () => {
     resetLogger();
   }, 120_000);
 
-  async function run(id: string, label: string, fault: (queue: string) => Promise<{ node: NodeId; action: string; clear: () => Promise<void> }>, declareOn?: NodeId) {
+  async function run(
+    id: string,
+    label: string,
+    fault: (queue: string) => Promise<{ node: NodeId; action: string; clear: () => Promise<void> }>,
+    declareOn?: NodeId,
+  ) {
     const started = Date.now();
     if (skip) {
       recordFigures({ id, scenario: label, test: currentTest(), durationMs: since(started), skipped: skip });
@@ -84,7 +89,13 @@ describe('fault 3: a quorum queue loses its leader in a 3-node cluster', () => {
       checker,
       publish: (mid) => amqp.publish(exchange, queue, { id: mid }, { messageId: mid }),
     });
-    const stopTrace = trace(`fault-${id}`, () => ({ sent: stream.sent, confirmed: checker.confirmedCount, rejected: stream.settled - checker.confirmedCount, processed: checker.processedCount, status: amqp.status }));
+    const stopTrace = trace(`fault-${id}`, () => ({
+      sent: stream.sent,
+      confirmed: checker.confirmedCount,
+      rejected: stream.settled - checker.confirmedCount,
+      processed: checker.processedCount,
+      status: amqp.status,
+    }));
 
     await until(() => checker.inFlight >= 10_000, 20_000);
     // The cluster keeps a majority: for the client the fault is the kill or stop itself, so
@@ -127,7 +138,7 @@ describe('fault 3: a quorum queue loses its leader in a 3-node cluster', () => {
     expect(figures.rejected).toBe(0);
   }
 
-  it('(a) kill -9 of the leader (not the client\'s node) mid-stream, then back: nothing lost, publishes recover', async () => {
+  it("(a) kill -9 of the leader (not the client's node) mid-stream, then back: nothing lost, publishes recover", async () => {
     // A second queue led by the same node starts receiving the stream right after the crash.
     // On 3.10 the publishing channel's first contact with a quorum queue whose leader just
     // died leaves that channel nacking every publish to it until the old node returns.
@@ -149,7 +160,7 @@ describe('fault 3: a quorum queue loses its leader in a 3-node cluster', () => {
     );
   }, 180_000);
 
-  it('(b) graceful stop of the leader (the client\'s node) mid-stream, then back: nothing lost, the client fails over', async () => {
+  it("(b) graceful stop of the leader (the client's node) mid-stream, then back: nothing lost, the client fails over", async () => {
     await run('3b', 'quorum leader stopped gracefully, brought back', async (queue) => {
       const leader = (await leaderOf(queue)) ?? 1;
       await stopNode(leader);

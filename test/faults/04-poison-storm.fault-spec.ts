@@ -73,7 +73,10 @@ describe('fault 4: a poison storm', () => {
     }
 
     const booted = await bootApp(
-      { imports: [RabbitMQModule.forRoot({ uri: faultUrl(), connectionName: faultName('poison-app'), exchanges: [{ name: exchange, type: 'direct' }] })], providers: [Storm] },
+      {
+        imports: [RabbitMQModule.forRoot({ uri: faultUrl(), connectionName: faultName('poison-app'), exchanges: [{ name: exchange, type: 'direct' }] })],
+        providers: [Storm],
+      },
       'fault-4',
     );
     app = booted.app;

@@ -39,7 +39,9 @@ describe('fault 5: a consumer process is killed (kill -9) mid-handlers', () => {
     redis = new Redis(REDIS_URL);
     publisher = (
       await bootApp(
-        { imports: [RabbitMQModule.forRoot({ uri: faultUrl(), connectionName: faultName('crash-publisher'), exchanges: [{ name: exchange, type: 'direct' }] })] },
+        {
+          imports: [RabbitMQModule.forRoot({ uri: faultUrl(), connectionName: faultName('crash-publisher'), exchanges: [{ name: exchange, type: 'direct' }] })],
+        },
         'fault-5-publisher',
       )
     ).app;

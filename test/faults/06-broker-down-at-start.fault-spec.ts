@@ -120,7 +120,12 @@ describe('fault 6: the broker is down when the application starts', () => {
       const t0 = Date.now();
       const error = await bootExpectingFailure(
         recorderModule(
-          { uri: faultUrl(proxy.port), connectionName: faultName('down-wait'), connectionInitOptions: { wait: true, timeout: INIT_TIMEOUT }, exchanges: [{ name: exchange, type: 'direct' }] },
+          {
+            uri: faultUrl(proxy.port),
+            connectionName: faultName('down-wait'),
+            connectionInitOptions: { wait: true, timeout: INIT_TIMEOUT },
+            exchanges: [{ name: exchange, type: 'direct' }],
+          },
           { exchange, queue: faultName('down.never'), checker: new TotalQueueChecker() },
         ),
         logger,

@@ -30,7 +30,8 @@ async function settledHeap(): Promise<number> {
 
 /** Listeners on the raw amqplib connection and its channels (amqplib's own structure). */
 function listenerTotal(amqp: AmqpConnection): number {
-  const model = amqp.connection as unknown as (NodeJS.EventEmitter & { connection?: NodeJS.EventEmitter & { channels?: Array<{ channel?: NodeJS.EventEmitter } | null> } }) | undefined;
+  const model = amqp.connection as unknown as
+    (NodeJS.EventEmitter & { connection?: NodeJS.EventEmitter & { channels?: Array<{ channel?: NodeJS.EventEmitter } | null> } }) | undefined;
   if (!model) return -1;
   const count = (emitter: NodeJS.EventEmitter): number =>
     typeof emitter.eventNames === 'function' ? emitter.eventNames().reduce((sum, name) => sum + emitter.listenerCount(name), 0) : 0;
@@ -88,7 +89,11 @@ describe('fault 7: the RPC server dies mid-request', () => {
     let server = await startServer();
     const callerName = faultName('rpc-caller');
     const booted = await bootApp(
-      { imports: [RabbitMQModule.forRoot({ uri: faultUrl(), connectionName: callerName, exchanges: [{ name: exchange, type: 'direct' }], defaultRpcTimeout: TIMEOUT })] },
+      {
+        imports: [
+          RabbitMQModule.forRoot({ uri: faultUrl(), connectionName: callerName, exchanges: [{ name: exchange, type: 'direct' }], defaultRpcTimeout: TIMEOUT }),
+        ],
+      },
       'fault-7-caller',
     );
     caller = booted.app;
@@ -108,8 +113,7 @@ describe('fault 7: the RPC server dies mid-request', () => {
         else if (reply.n === n) {
           outcomes.ok++;
           if (restartedAt !== undefined && firstOkAfterRestart === undefined && t0 >= restartedAt) firstOkAfterRestart = Date.now();
-        }
-        else outcomes.wrong++;
+        } else outcomes.wrong++;
       } catch (error) {
         const elapsed = Date.now() - t0;
         maxErrorMs = Math.max(maxErrorMs, elapsed);

@@ -46,7 +46,11 @@ describe('fault 8: shutdown under load', () => {
     const first = await bootApp(consumer(), 'fault-8-consumer-1');
     apps.push(first.app);
     const publisher = await bootApp(
-      { imports: [RabbitMQModule.forRoot({ uri: faultUrl(), connectionName: faultName('shutdown-publisher'), exchanges: [{ name: exchange, type: 'direct' }] })] },
+      {
+        imports: [
+          RabbitMQModule.forRoot({ uri: faultUrl(), connectionName: faultName('shutdown-publisher'), exchanges: [{ name: exchange, type: 'direct' }] }),
+        ],
+      },
       'fault-8-publisher',
     );
     apps.push(publisher.app);

@@ -100,12 +100,22 @@ describe('security: TLS with client certificates', () => {
   it('refuses a server whose certificate a wrong CA cannot verify, and a client whose certificate expired, with clear errors', async () => {
     const started = Date.now();
     if (skip) {
-      recordFigures({ id: 'S2', scenario: 'TLS: wrong CA, expired / missing client certificate', test: currentTest(), durationMs: since(started), skipped: skip });
+      recordFigures({
+        id: 'S2',
+        scenario: 'TLS: wrong CA, expired / missing client certificate',
+        test: currentTest(),
+        durationMs: since(started),
+        skipped: skip,
+      });
       return;
     }
     const cases = [
       { label: 'wrong CA', socketOptions: { ca: [pki.otherCa], cert: pki.clientCert, key: pki.clientKey, servername: 'localhost' }, expect: /certificate/i },
-      { label: 'expired client certificate', socketOptions: { ca: [pki.ca], cert: pki.expiredCert, key: pki.expiredKey, servername: 'localhost' }, expect: /expired/i },
+      {
+        label: 'expired client certificate',
+        socketOptions: { ca: [pki.ca], cert: pki.expiredCert, key: pki.expiredKey, servername: 'localhost' },
+        expect: /expired/i,
+      },
       { label: 'no client certificate', socketOptions: { ca: [pki.ca], servername: 'localhost' }, expect: /certificate/i },
     ];
     const seen: string[] = [];
@@ -115,7 +125,13 @@ describe('security: TLS with client certificates', () => {
       const t0 = Date.now();
       const error = await bootExpectingFailure(
         recorderModule(
-          { uri: tlsUrl(), connectionName: faultName('tls-bad'), socketOptions: c.socketOptions, connectionInitOptions: { timeout: INIT_TIMEOUT }, exchanges: [{ name: exchange, type: 'direct' }] },
+          {
+            uri: tlsUrl(),
+            connectionName: faultName('tls-bad'),
+            socketOptions: c.socketOptions,
+            connectionInitOptions: { timeout: INIT_TIMEOUT },
+            exchanges: [{ name: exchange, type: 'direct' }],
+          },
           { exchange, queue: faultName('tls.never'), checker: new TotalQueueChecker() },
         ),
         logger,
@@ -123,7 +139,9 @@ describe('security: TLS with client certificates', () => {
       const elapsed = Date.now() - t0;
       captureError(`tls-${c.label}`, error);
       const message = error instanceof Error ? error.message : String(error);
-      seen.push(`${c.label}: ${error instanceof ConnectionFailedError ? `${error.code} ` : ''}after ${elapsed} ms, "${message.replace(/^.*?not retried\. /, '').replace(/ Check socketOptions.*$/, '')}"`);
+      seen.push(
+        `${c.label}: ${error instanceof ConnectionFailedError ? `${error.code} ` : ''}after ${elapsed} ms, "${message.replace(/^.*?not retried\. /, '').replace(/ Check socketOptions.*$/, '')}"`,
+      );
       if (!(error instanceof ConnectionFailedError)) problems.push(`${c.label}: not a ConnectionFailedError`);
       if (!c.expect.test(message)) problems.push(`${c.label}: the error does not say why: ${message}`);
       // A certificate problem does not fix itself: it fails at once, like wrong credentials.

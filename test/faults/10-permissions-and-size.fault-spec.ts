@@ -59,7 +59,10 @@ describe('security: permissions and message size limits', () => {
     try {
       const url = faultUrl().replace(encodeURIComponent(user), encodeURIComponent(limited));
       const booted = await bootApp(
-        { imports: [RabbitMQModule.forRoot({ uri: url, connectionName: faultName('acl-app'), exchanges: [{ name: okExchange, type: 'direct' }] })], providers: [Handlers] },
+        {
+          imports: [RabbitMQModule.forRoot({ uri: url, connectionName: faultName('acl-app'), exchanges: [{ name: okExchange, type: 'direct' }] })],
+          providers: [Handlers],
+        },
         'acl',
       );
       apps.push(booted.app);
@@ -126,7 +129,17 @@ describe('security: permissions and message size limits', () => {
       }
     }
     const booted = await bootApp(
-      { imports: [RabbitMQModule.forRoot({ uri: faultUrl(), connectionName: faultName('size-app'), maxMessageSize: MAX, exchanges: [{ name: exchange, type: 'direct' }] })], providers: [Sized] },
+      {
+        imports: [
+          RabbitMQModule.forRoot({
+            uri: faultUrl(),
+            connectionName: faultName('size-app'),
+            maxMessageSize: MAX,
+            exchanges: [{ name: exchange, type: 'direct' }],
+          }),
+        ],
+        providers: [Sized],
+      },
       'size',
     );
     apps.push(booted.app);

@@ -1,5 +1,14 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { DEAD_LETTER_HEADERS, DeadLetterService, JsonSerializer, WARREN_HEADERS, type DeadLetter, type ReplayResult, type Serializer, type WarrenTelemetry } from '@warren/rabbitmq';
+import {
+  DEAD_LETTER_HEADERS,
+  DeadLetterService,
+  JsonSerializer,
+  WARREN_HEADERS,
+  type DeadLetter,
+  type ReplayResult,
+  type Serializer,
+  type WarrenTelemetry,
+} from '@warren/rabbitmq';
 import { BrokerAdmin } from '../support/broker';
 import {
   bootGoodApp,
@@ -119,9 +128,18 @@ describe('bad input: messages whose user hooks throw, a replay without a message
     await admin.raw(async (ch) => {
       replayIds.forEach((id, i) => {
         if (i === REPLAYABLE / 2) {
-          ch.sendToQueue(dlq, Buffer.from(JSON.stringify({ id: 'bad-3' })), { contentType: 'application/json', persistent: true, headers: deadLetterHeaders(gone) });
+          ch.sendToQueue(dlq, Buffer.from(JSON.stringify({ id: 'bad-3' })), {
+            contentType: 'application/json',
+            persistent: true,
+            headers: deadLetterHeaders(gone),
+          });
         }
-        ch.sendToQueue(dlq, Buffer.from(JSON.stringify({ id })), { messageId: id, contentType: 'application/json', persistent: true, headers: deadLetterHeaders(good.queue) });
+        ch.sendToQueue(dlq, Buffer.from(JSON.stringify({ id })), {
+          messageId: id,
+          contentType: 'application/json',
+          persistent: true,
+          headers: deadLetterHeaders(good.queue),
+        });
       });
     });
     await until(async () => (await admin.messageCount(dlq)) === REPLAYABLE + 1, 5_000);
@@ -151,12 +169,18 @@ describe('bad input: messages whose user hooks throw, a replay without a message
     v.check(outcome.kind === 'resolved', `replay: expected a result, got ${describeOutcome(outcome)}: ${errorText(outcome.error)}`);
     v.check(replayed?.replayed === REPLAYABLE, `replay: expected replayed ${REPLAYABLE}, got ${String(replayed?.replayed)}`);
     v.check(replayed?.kept === 1, `replay: expected kept 1 (the one without messageId whose queue is gone), got ${String(replayed?.kept)}`);
-    v.check(replayed?.failed.length === 1 && replayed.failed[0].messageId === undefined, `replay: expected one failure, for the message without id; got ${JSON.stringify(replayed?.failed)}`);
+    v.check(
+      replayed?.failed.length === 1 && replayed.failed[0].messageId === undefined,
+      `replay: expected one failure, for the message without id; got ${JSON.stringify(replayed?.failed)}`,
+    );
     v.check(
       replayed?.failed.length === 1 && replayed.failed[0].error.includes(gone),
       `replay: the failure's reason should name the missing queue '${gone}'; got ${JSON.stringify(replayed?.failed[0]?.error)}`,
     );
-    v.check(badLeft.length === 1 && left.length === 1, `DLQ: expected exactly the bad one left, found ${left.length} message(s), ${badLeft.length} of them the bad one`);
+    v.check(
+      badLeft.length === 1 && left.length === 1,
+      `DLQ: expected exactly the bad one left, found ${left.length} message(s), ${badLeft.length} of them the bad one`,
+    );
     v.check(badHandled === 0, `the bad one was delivered to a handler ${badHandled}×`);
     v.check(replayDuplicates === 0, `replayed dead letters handled more than once: ${replayDuplicates}`);
     v.goodUnharmed(result);
@@ -165,7 +189,9 @@ describe('bad input: messages whose user hooks throw, a replay without a message
       scenario: 'replay() of a dead letter without messageId whose queue is gone',
       test: currentTest(),
       started,
-      outcome: replayed ? `replayed ${replayed.replayed}, kept ${replayed.kept}; bad one ${badLeft.length ? 'still in the DLQ' : 'GONE from the DLQ'}` : describeOutcome(outcome),
+      outcome: replayed
+        ? `replayed ${replayed.replayed}, kept ${replayed.kept}; bad one ${badLeft.length ? 'still in the DLQ' : 'GONE from the DLQ'}`
+        : describeOutcome(outcome),
       settleMs: outcome.ms,
       result,
       good: { sent: result.sent + REPLAYABLE, answered: result.figures.confirmed },
@@ -259,7 +285,8 @@ describe('bad input: messages whose user hooks throw, a replay without a message
           continue;
         }
         const hasWarrenReason = dead.headers[DEAD_LETTER_HEADERS.errorName] !== undefined;
-        if (!hasWarrenReason || !c.reason.test(dead.reason.errorMessage)) wrongReason.push(`${id}: ${dead.reason.errorName}: ${errorText(dead.reason.errorMessage, 100)}`);
+        if (!hasWarrenReason || !c.reason.test(dead.reason.errorMessage))
+          wrongReason.push(`${id}: ${dead.reason.errorName}: ${errorText(dead.reason.errorMessage, 100)}`);
       }
       const badPublishFailures = publishes.filter((p) => p.outcome.kind !== 'resolved').map((p) => describeOutcome(p.outcome));
       const settleMs = allSettledAt === undefined ? undefined : allSettledAt - lastBadSentAt;
@@ -267,10 +294,19 @@ describe('bad input: messages whose user hooks throw, a replay without a message
 
       const v = new Requirements();
       v.check(badPublishFailures.length === 0, `the bad messages' publishes failed: ${badPublishFailures.join(', ')}`);
-      v.check(unsettled.length === 0, `${unsettled.length} of ${BAD_COUNT} bad deliveries never settled (neither dead-lettered${c.mayProcess ? ' nor processed' : ''}): ${unsettled.slice(0, 5).join(', ')}`);
-      v.check(wrongReason.length === 0, `${wrongReason.length} dead-lettered without warren-dead-* headers naming the hook's error ${c.reason}: ${wrongReason.slice(0, 3).join(' | ')}`);
+      v.check(
+        unsettled.length === 0,
+        `${unsettled.length} of ${BAD_COUNT} bad deliveries never settled (neither dead-lettered${c.mayProcess ? ' nor processed' : ''}): ${unsettled.slice(0, 5).join(', ')}`,
+      );
+      v.check(
+        wrongReason.length === 0,
+        `${wrongReason.length} dead-lettered without warren-dead-* headers naming the hook's error ${c.reason}: ${wrongReason.slice(0, 3).join(' | ')}`,
+      );
       v.check(overDelivered.length === 0, `bad ones handled more than once: ${overDelivered.length}`);
-      v.check(settleMs !== undefined && settleMs < SETTLE_WITHIN_MS, `the bad ones were all settled ${settleMs ?? 'never'} ms after the last was sent (expected within ${SETTLE_WITHIN_MS} ms)`);
+      v.check(
+        settleMs !== undefined && settleMs < SETTLE_WITHIN_MS,
+        `the bad ones were all settled ${settleMs ?? 'never'} ms after the last was sent (expected within ${SETTLE_WITHIN_MS} ms)`,
+      );
       v.goodUnharmed(result);
       recordBadInput({
         id: c.id,
@@ -390,17 +426,26 @@ describe('bad input: messages whose user hooks throw, a replay without a message
 
     const v = new Requirements();
     v.check(deleted !== undefined, 'the queue was not deleted');
-    v.check(resubscribeMs !== undefined && resubscribeMs < 1_000, `consumer back on the queue ${resubscribeMs ?? 'never'} ms after the delete (expected within 1000 ms)`);
+    v.check(
+      resubscribeMs !== undefined && resubscribeMs < 1_000,
+      `consumer back on the queue ${resubscribeMs ?? 'never'} ms after the delete (expected within 1000 ms)`,
+    );
     v.check(result.consumersAfter === 1, `consumers on the queue after: ${String(result.consumersAfter)}`);
     v.check(lostAfter.length === 0, `${lostAfter.length} sent after the delete, confirmed and never processed (e.g. ${lostAfter.slice(0, 5).join(', ')})`);
     v.check(confirmedAfter > 0, 'nothing sent after the delete was confirmed: the queue never came back bound');
-    v.check(f.untyped === 0 && rejectedKinds.every((k) => k === 'UnroutableMessageError'), `rejections while the queue was gone should be UnroutableMessageError only: ${JSON.stringify(f.rejectedBy)} (${f.untyped} untyped)`);
+    v.check(
+      f.untyped === 0 && rejectedKinds.every((k) => k === 'UnroutableMessageError'),
+      `rejections while the queue was gone should be UnroutableMessageError only: ${JSON.stringify(f.rejectedBy)} (${f.untyped} untyped)`,
+    );
     v.check(f.unsettled === 0, `${f.unsettled} publishes neither confirmed nor rejected`);
     v.check(result.duplicated === 0, `${result.duplicated} handled more than once`);
     v.check(f.unexpected === 0, `${f.unexpected} processed that were never published`);
     v.check(result.delayed.count === 0, `${result.delayed.count} confirmed or handled more than 1 s after sending (slowest ${result.delayed.slowestMs} ms)`);
     v.check(!result.churn.replaced.includes('publisher'), `the publisher channel was reopened: ${describeChurn(result.churn)}`);
-    v.check(!result.churn.reconnected && result.churn.disconnects === 0, `connection: ${result.churn.disconnects} disconnect(s)${result.churn.reconnected ? ', replaced' : ''}`);
+    v.check(
+      !result.churn.reconnected && result.churn.disconnects === 0,
+      `connection: ${result.churn.disconnects} disconnect(s)${result.churn.reconnected ? ', replaced' : ''}`,
+    );
     recordBadInput({
       id: '6c',
       scenario: 'the queue deleted under a running consumer',

@@ -147,7 +147,7 @@ describe('bad input: publishes that cannot be encoded or that the broker refuses
     },
     {
       id: '1i',
-      scenario: "serializer option returns a string, not a Buffer",
+      scenario: 'serializer option returns a string, not a Buffer',
       publish: (g, id) => g.amqp.publish(g.exchange, g.queue, { id }, { messageId: id, serializer: stringSerializer }),
       expect: encodingError(/body|serializ/i, /string/i),
     },

@@ -222,7 +222,10 @@ describe('bad input: one bad RPC request among 20 concurrent calls to a healthy 
       const rpcConsumersBefore = await admin.consumerCount(rpcQueue);
       const calls: Array<{ n: number; call: ReturnType<typeof observe> }> = [];
       let bad: ReturnType<typeof observe> | undefined;
-      const call = (amqp: AmqpConnection, request: RequestOptions<WorkRequest>): (() => Promise<unknown>) => () => amqp.request({ timeout: RPC_TIMEOUT_MS, ...request });
+      const call =
+        (amqp: AmqpConnection, request: RequestOptions<WorkRequest>): (() => Promise<unknown>) =>
+        () =>
+          amqp.request({ timeout: RPC_TIMEOUT_MS, ...request });
       const result = await goodTrafficAround(admin, good, {
         prefix: `${c.id}-`,
         inject: () => {
@@ -244,9 +247,15 @@ describe('bad input: one bad RPC request among 20 concurrent calls to a healthy 
 
       const v = new Requirements();
       c.expect(v, outcome, { fastestMs: fastest });
-      v.check(answered.length === CALLS, `good calls: ${CALLS - answered.length} of ${CALLS} not answered correctly (${[...new Set(failedCalls.map((f) => f.replace(/^\d+: /, '')))].join(', ')})`);
+      v.check(
+        answered.length === CALLS,
+        `good calls: ${CALLS - answered.length} of ${CALLS} not answered correctly (${[...new Set(failedCalls.map((f) => f.replace(/^\d+: /, '')))].join(', ')})`,
+      );
       v.check(slowCalls === 0, `good calls: ${slowCalls} answered more than ${DELAYED_AFTER_MS} ms after the call`);
-      v.check(rpcConsumersAfter === rpcConsumersBefore && rpcConsumersAfter === 1, `RPC server consumers: ${String(rpcConsumersBefore)} before, ${String(rpcConsumersAfter)} after`);
+      v.check(
+        rpcConsumersAfter === rpcConsumersBefore && rpcConsumersAfter === 1,
+        `RPC server consumers: ${String(rpcConsumersBefore)} before, ${String(rpcConsumersAfter)} after`,
+      );
       v.goodUnharmed(result);
       recordBadInput({
         id: c.id,

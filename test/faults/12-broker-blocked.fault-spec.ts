@@ -150,7 +150,19 @@ describe('fault 12: the broker blocks publishers (memory and disk alarms)', () =
     const subscription = amqp.status$.subscribe((status) => statuses.push(status));
     const healthy = await health.isHealthy('rabbitmq');
 
-    const seen: Record<Alarm, { raised?: boolean; reason?: unknown; health?: Record<string, unknown>; connected?: boolean; gauge?: string; publish?: string; blockedMs?: number; clearedMs?: number }> = {
+    const seen: Record<
+      Alarm,
+      {
+        raised?: boolean;
+        reason?: unknown;
+        health?: Record<string, unknown>;
+        connected?: boolean;
+        gauge?: string;
+        publish?: string;
+        blockedMs?: number;
+        clearedMs?: number;
+      }
+    > = {
       memory: {},
       disk: {},
     };

@@ -54,7 +54,15 @@ describe('security: credentials never appear in logs or errors', () => {
         }
       }
       const module = (uri: string, extra: Record<string, unknown> = {}) => ({
-        imports: [RabbitMQModule.forRoot({ uri, connectionName: faultName('creds'), exchanges: [{ name: exchange, type: 'direct' }], connectionInitOptions: { timeout: 1_500 }, ...extra })],
+        imports: [
+          RabbitMQModule.forRoot({
+            uri,
+            connectionName: faultName('creds'),
+            exchanges: [{ name: exchange, type: 'direct' }],
+            connectionInitOptions: { timeout: 1_500 },
+            ...extra,
+          }),
+        ],
         providers: [Quiet],
       });
       const specialUrl = `amqp://${encodeURIComponent(special)}:${encodeURIComponent(specialPassword)}@${DEFAULT_HOST}:${DEFAULT_PORT}`;
@@ -70,7 +78,9 @@ describe('security: credentials never appear in logs or errors', () => {
         const logger = new FaultLogger(`creds-${label}`);
         const error = await bootExpectingFailure(module(uri as string), logger);
         captureError(`creds-${label}`, error);
-        situations.push(`${label}: ${error instanceof Error ? `${error.name}${(error as { code?: string }).code ? ` ${(error as { code?: string }).code}` : ''}` : typeof error}`);
+        situations.push(
+          `${label}: ${error instanceof Error ? `${error.name}${(error as { code?: string }).code ? ` ${(error as { code?: string }).code}` : ''}` : typeof error}`,
+        );
       }
 
       // A working connection with the special password: reconnects, dead letters, debug lines.

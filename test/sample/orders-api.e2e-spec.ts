@@ -65,7 +65,10 @@ describe('sample: orders API', () => {
   it('rejects out-of-stock (409) and unknown products (422) with the rejected order', async () => {
     const outOfStock = await harness.http.post('/orders', order('oos', { items: [{ sku: 'sold-out-tin', quantity: 1 }] }));
     expect(outOfStock.status).toBe(409);
-    expect(outOfStock.body).toMatchObject({ error: 'OutOfStock', order: { state: 'rejected', reason: "out of stock: only 0 of 'sold-out-tin' in stock, 1 requested" } });
+    expect(outOfStock.body).toMatchObject({
+      error: 'OutOfStock',
+      order: { state: 'rejected', reason: "out of stock: only 0 of 'sold-out-tin' in stock, 1 requested" },
+    });
     const unknown = await harness.http.post('/orders', order('unknown-sku', { items: [{ sku: 'teapot', quantity: 1 }] }));
     expect(unknown.status).toBe(422);
     expect(unknown.body).toMatchObject({ error: 'UnknownProduct', order: { state: 'rejected', reason: "no product 'teapot' in the catalogue" } });
@@ -77,7 +80,9 @@ describe('sample: orders API', () => {
     const created = await harness.http.post('/orders', order('timeline'));
     await waitFor(async () => (await harness.http.get(`/orders/${created.body.id}`)).body.state === 'paid', 'the order to be paid');
     const shown = await harness.http.get(`/orders/${created.body.id}`);
-    expect(shown.body.timeline.map((e: { event: string }) => e.event)).toEqual(expect.arrayContaining(['order received', 'stock reserved', 'accepted', 'paid']));
+    expect(shown.body.timeline.map((e: { event: string }) => e.event)).toEqual(
+      expect.arrayContaining(['order received', 'stock reserved', 'accepted', 'paid']),
+    );
     expect((await harness.http.get('/orders/no-such-order')).status).toBe(404);
     expect((await harness.http.get('/orders?state=lost')).status).toBe(400);
     const patchPaid = await harness.http.patch(`/orders/${created.body.id}/payment-method`, { card: 'ok' });
@@ -103,7 +108,13 @@ describe('sample: orders API', () => {
     const health = await harness.http.get('/health');
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'ok', rabbitmq: 'connected', redis: 'up' });
-    expect(health.body.services.map((s: { service: string }) => s.service).sort()).toEqual(['inventory', 'notifications', 'notifications', 'orders', 'payments']);
+    expect(health.body.services.map((s: { service: string }) => s.service).sort()).toEqual([
+      'inventory',
+      'notifications',
+      'notifications',
+      'orders',
+      'payments',
+    ]);
 
     const queues = await harness.http.get('/admin/queues');
     const byName = Object.fromEntries(queues.body.map((q: { queue: string; consumers: number }) => [q.queue, q]));
@@ -138,7 +149,12 @@ describe('sample: orders API', () => {
       const all = (await shipped()).slice(before);
       return all.length === 8 ? all : undefined;
     }, 'eight shipments');
-    expect(shipments.slice(0, 2).map((s) => s.orderId).sort()).toEqual(ids.slice(6).sort());
+    expect(
+      shipments
+        .slice(0, 2)
+        .map((s) => s.orderId)
+        .sort(),
+    ).toEqual(ids.slice(6).sort());
     expect(shipments.slice(0, 2).map((s) => s.priority)).toEqual([9, 9]);
     expect(shipments.slice(2).map((s) => s.orderId)).toEqual(ids.slice(0, 6));
     for (const amqp of consumers.slice(1)) await amqp.resumeConsumer(HANDLERS.shipping);

@@ -46,7 +46,10 @@ export async function brokerMajorVersion(): Promise<number> {
 
 /** A raw amqplib connection for arranging and inspecting broker state independently of the library. */
 export class BrokerAdmin {
-  private constructor(private readonly connection: amqplib.ChannelModel, private readonly channel: amqplib.Channel) {}
+  private constructor(
+    private readonly connection: amqplib.ChannelModel,
+    private readonly channel: amqplib.Channel,
+  ) {}
 
   static async connect(): Promise<BrokerAdmin> {
     const connection = await amqplib.connect(AMQP_URL);

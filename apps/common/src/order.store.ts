@@ -45,7 +45,20 @@ return 0`;
 
 /** Lua's cjson does not keep key order; this puts the fields back in a readable one. */
 const FIELD_ORDER: Array<keyof Order> = [
-  'id', 'clientOrderId', 'customerId', 'state', 'reason', 'items', 'totalCents', 'express', 'cardToken', 'paymentId', 'published', 'requestHash', 'createdAt', 'updatedAt',
+  'id',
+  'clientOrderId',
+  'customerId',
+  'state',
+  'reason',
+  'items',
+  'totalCents',
+  'express',
+  'cardToken',
+  'paymentId',
+  'published',
+  'requestHash',
+  'createdAt',
+  'updatedAt',
 ];
 
 function parseOrder(raw: string): Order {

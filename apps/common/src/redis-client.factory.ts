@@ -3,7 +3,10 @@ import { maskUrl } from './sample-config';
 
 /** Thrown at start-up when Redis does not answer; says what to do. */
 export class RedisUnavailableError extends Error {
-  constructor(readonly url: string, cause: unknown) {
+  constructor(
+    readonly url: string,
+    cause: unknown,
+  ) {
     super(
       `Redis does not answer at ${maskUrl(url)} (${cause instanceof Error ? cause.message : String(cause)}). ` +
         `Start one ('redis-server --daemonize yes' or 'docker run -d -p 6379:6379 redis:7') or set REDIS_URL.`,

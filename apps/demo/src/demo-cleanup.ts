@@ -7,7 +7,9 @@ import type { SampleNames } from '../../common/src/sample-names';
 /** Deletes a namespace's queues, exchanges and Redis keys (the shared retry wait queues stay: they empty themselves). */
 export async function deleteNamespace(config: SampleConfig, names: SampleNames, redis: Redis): Promise<void> {
   // The library on its own, without any handler: a connection to delete what the services declared.
-  const app = await NestFactory.createApplicationContext(RabbitMQModule.forRoot({ uri: config.amqpUrls, connectionName: 'sample-demo-cleanup' }), { logger: false });
+  const app = await NestFactory.createApplicationContext(RabbitMQModule.forRoot({ uri: config.amqpUrls, connectionName: 'sample-demo-cleanup' }), {
+    logger: false,
+  });
   try {
     const amqp = app.get(AmqpConnection);
     for (const queue of Object.values(names.queues)) await amqp.withChannel((channel) => channel.deleteQueue(queue)).catch(() => undefined);

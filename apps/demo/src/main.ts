@@ -77,12 +77,22 @@ async function main(): Promise<number> {
     printer.note(`services up: orders (http://localhost:${port}), inventory, payments ×${PAYMENT_WORKERS}, notifications`);
     const placed = await placeOrders(api, printer);
     await broadcast(api, printer);
-    await waitUntil(() => settled(api, placed), 'every order to reach its state', 40_000, () => failure);
+    await waitUntil(
+      () => settled(api, placed),
+      'every order to reach its state',
+      40_000,
+      () => failure,
+    );
     await showRedelivery(api, printer, placed);
     const deadLetters = await showDeadLetters(api, printer, placed, names.queues.paymentsDlq);
-    await waitUntil(() => settled(api, placed, true), 'the replayed order to be paid', 20_000, () => failure);
+    await waitUntil(
+      () => settled(api, placed, true),
+      'the replayed order to be paid',
+      20_000,
+      () => failure,
+    );
     await sleep(4 * Number(DEMO_ENV.HEARTBEAT_MS));
-    exitCode = await printSummary(api, printer, placed, deadLetters, startedAt) ? 0 : 1;
+    exitCode = (await printSummary(api, printer, placed, deadLetters, startedAt)) ? 0 : 1;
   } catch (error) {
     console.error(style.red(`\nThe demo stopped: ${(error as Error).message}`));
     console.error(`Service logs: ${relative(process.cwd(), logDir)}/`);
@@ -139,25 +149,34 @@ async function showRedelivery(api: ApiClient, printer: TimelinePrinter, placed: 
     const before = await handlerStats(api);
     await api.post(`/admin/orders/${order.id}/republish`);
     printer.client(`${order.demo.label} ${order.demo.customer}`, 'POST /admin/orders/:id/republish → the same order.created again (same messageId)');
-    await waitUntil(async () => (await handlerStats(api))['payments.charge']?.duplicates > (before['payments.charge']?.duplicates ?? 0), 'dedup to drop the redelivery', 10_000);
+    await waitUntil(
+      async () => (await handlerStats(api))['payments.charge']?.duplicates > (before['payments.charge']?.duplicates ?? 0),
+      'dedup to drop the redelivery',
+      10_000,
+    );
     printer.note(`payments: duplicate order.created acked without running the handler (dedup on the order id, in Redis) — not charged again`);
   }
 }
 
 async function showDeadLetters(api: ApiClient, printer: TimelinePrinter, placed: PlacedOrder[], dlq: string): Promise<{ replayed: number; kept: number }> {
-  const peek = await api.get<{ count: number; deadLetters: Array<{ payload: { orderId: string }; reason: { errorName: string; errorMessage: string; handler?: string; attempts: number } }> }>(
-    `/admin/dead-letters/${encodeURIComponent(dlq)}`,
-  );
+  const peek = await api.get<{
+    count: number;
+    deadLetters: Array<{ payload: { orderId: string }; reason: { errorName: string; errorMessage: string; handler?: string; attempts: number } }>;
+  }>(`/admin/dead-letters/${encodeURIComponent(dlq)}`);
   printer.note(`GET /admin/dead-letters/${dlq} → ${peek.body.count} dead letter(s):`);
   for (const letter of peek.body.deadLetters) {
-    printer.note(`  ${printer.labelOf(letter.payload.orderId)}: ${letter.reason.errorName}: ${letter.reason.errorMessage} (handler ${letter.reason.handler}, ${letter.reason.attempts} attempt(s))`);
+    printer.note(
+      `  ${printer.labelOf(letter.payload.orderId)}: ${letter.reason.errorName}: ${letter.reason.errorMessage} (handler ${letter.reason.handler}, ${letter.reason.attempts} attempt(s))`,
+    );
   }
   const toFix = placed.filter((o) => o.demo.fixAndReplay);
   for (const order of toFix) {
     await api.patch(`/orders/${order.id}/payment-method`, { cardToken: 'tok_ok' });
     printer.client(`${order.demo.label} ${order.demo.customer}`, 'PATCH /orders/:id/payment-method → the customer fixed the card');
   }
-  const replay = await api.post<{ replayed: number; kept: number }>(`/admin/dead-letters/${encodeURIComponent(dlq)}/replay`, { orderIds: toFix.map((o) => o.id) });
+  const replay = await api.post<{ replayed: number; kept: number }>(`/admin/dead-letters/${encodeURIComponent(dlq)}/replay`, {
+    orderIds: toFix.map((o) => o.id),
+  });
   printer.note(`POST /admin/dead-letters/${dlq}/replay (only the fixed orders) → replayed ${replay.body.replayed}, kept ${replay.body.kept}`);
   return replay.body;
 }
@@ -174,7 +193,13 @@ async function settled(api: ApiClient, placed: PlacedOrder[], afterReplay = fals
   return true;
 }
 
-async function printSummary(api: ApiClient, printer: TimelinePrinter, placed: PlacedOrder[], replay: { replayed: number; kept: number }, startedAt: number): Promise<boolean> {
+async function printSummary(
+  api: ApiClient,
+  printer: TimelinePrinter,
+  placed: PlacedOrder[],
+  replay: { replayed: number; kept: number },
+  startedAt: number,
+): Promise<boolean> {
   const summary = (await api.get<SystemSummary>('/admin/summary')).body;
   const rows: string[][] = [];
   let allAsExpected = true;
@@ -191,7 +216,10 @@ async function printSummary(api: ApiClient, printer: TimelinePrinter, placed: Pl
   const charge = summary.handlers['payments.charge'] ?? { handled: 0, failed: 0, retried: 0, deadLettered: 0, duplicates: 0 };
   const events = summary.handlers['notifications.order-events'];
   const repeatedPosts = placed.reduce((sum, o) => sum + o.statuses.filter((s) => s === 200).length, 0);
-  const byState = Object.entries(summary.orders.byState).filter(([, n]) => n > 0).map(([state, n]) => `${state} ${n}`).join(' · ');
+  const byState = Object.entries(summary.orders.byState)
+    .filter(([, n]) => n > 0)
+    .map(([state, n]) => `${state} ${n}`)
+    .join(' · ');
   const postCount = placed.reduce((sum, o) => sum + o.statuses.length, 0);
   const dlqLeft = Object.values(summary.deadLetters).reduce((a, b) => a + b, 0);
   const checks: Array<[string, boolean]> = [
@@ -206,11 +234,25 @@ async function printSummary(api: ApiClient, printer: TimelinePrinter, placed: Pl
       ['', ''],
       [
         ['Orders by state', `${byState}   (${summary.orders.total} orders from ${postCount} POSTs)`],
-        ['Payments', `${summary.payments.charges} charges, ${summary.payments.chargedTwice} orders charged twice, ${charge.handled} handled by ${summary.services.filter((s) => s.service === 'payments').length} competing workers`],
+        [
+          'Payments',
+          `${summary.payments.charges} charges, ${summary.payments.chargedTwice} orders charged twice, ${charge.handled} handled by ${summary.services.filter((s) => s.service === 'payments').length} competing workers`,
+        ],
         ['Retries', `${charge.retried} delayed retries of payments.charge (exponential backoff on the broker)`],
-        ['Dead letters', `${charge.deadLettered} dead-lettered with their reason · ${replay.replayed} replayed after the card was fixed · ${dlqLeft} still in the DLQ`],
-        ['Duplicates absorbed', `${repeatedPosts} repeated POSTs (same order back, nothing published) · ${charge.duplicates} redelivered order.created dropped by dedup (payments) · ${events?.duplicates ?? 0} (notifications)`],
-        ['Notifications', Object.entries(summary.notifications).map(([kind, n]) => `${kind} ${n}`).join(' · ')],
+        [
+          'Dead letters',
+          `${charge.deadLettered} dead-lettered with their reason · ${replay.replayed} replayed after the card was fixed · ${dlqLeft} still in the DLQ`,
+        ],
+        [
+          'Duplicates absorbed',
+          `${repeatedPosts} repeated POSTs (same order back, nothing published) · ${charge.duplicates} redelivered order.created dropped by dedup (payments) · ${events?.duplicates ?? 0} (notifications)`,
+        ],
+        [
+          'Notifications',
+          Object.entries(summary.notifications)
+            .map(([kind, n]) => `${kind} ${n}`)
+            .join(' · '),
+        ],
         ['Elapsed', `${((Date.now() - startedAt) / 1000).toFixed(1)} s`],
       ],
       style,

@@ -63,7 +63,15 @@ export class StockRepository implements OnModuleInit {
       lines,
       totalCents: lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0),
     };
-    const [outcome, ...rest] = (await this.redis.eval(RESERVE_SCRIPT, 2, this.stockKey, this.reservationsKey, orderId, JSON.stringify(items), JSON.stringify(reply))) as string[];
+    const [outcome, ...rest] = (await this.redis.eval(
+      RESERVE_SCRIPT,
+      2,
+      this.stockKey,
+      this.reservationsKey,
+      orderId,
+      JSON.stringify(items),
+      JSON.stringify(reply),
+    )) as string[];
     if (outcome === 'short') {
       throw new OutOfStockError({ sku: rest[0], requested: Number(rest[1]), available: Number(rest[2]) });
     }

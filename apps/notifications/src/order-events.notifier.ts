@@ -39,7 +39,9 @@ export class OrderEventsNotifier {
       const failed = event as OrderPaymentFailedEvent;
       const reminder: PaymentReminder = { orderId: failed.orderId, customerId: failed.customerId };
       // The default exchange routes by queue name: straight into the TTL queue.
-      await this.amqp.publish('', this.names.queues.reminderWait, reminder, { messageId: messageIdFrom('reminder', failed.orderId, delivery.properties.messageId) });
+      await this.amqp.publish('', this.names.queues.reminderWait, reminder, {
+        messageId: messageIdFrom('reminder', failed.orderId, delivery.properties.messageId),
+      });
       await this.timeline.record(event.orderId, 'reminder scheduled', `in ${this.config.reminderDelayMs} ms (TTL queue)`);
     }
   }

@@ -15,7 +15,13 @@ export class PaymentReminderHandler {
     private readonly timeline: Timeline,
   ) {}
 
-  @RabbitSubscribe({ name: HANDLERS.reminders, exchange: 'notifications', routingKey: 'reminder.payment', queue: 'notifications.reminders', dedup: { ttl: 3_600_000 } })
+  @RabbitSubscribe({
+    name: HANDLERS.reminders,
+    exchange: 'notifications',
+    routingKey: 'reminder.payment',
+    queue: 'notifications.reminders',
+    dedup: { ttl: 3_600_000 },
+  })
   async remind(@RabbitPayload() reminder: PaymentReminder): Promise<void> {
     const order = await this.orders.get(reminder.orderId);
     if (order?.state !== 'payment_failed') {

@@ -22,10 +22,16 @@ export class OrdersController {
   ) {}
 
   @Post()
-  async create(@Body() dto: CreateOrderDto, @Headers('idempotency-key') idempotencyKey: string | undefined, @Res({ passthrough: true }) res: HttpResponse): Promise<Order> {
+  async create(
+    @Body() dto: CreateOrderDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: HttpResponse,
+  ): Promise<Order> {
     const clientOrderId = dto.clientOrderId ?? idempotencyKey;
     if (!clientOrderId) {
-      throw new BadRequestException('Give every order an id of your own (clientOrderId, or the Idempotency-Key header): a retried POST with the same id is answered with the same order instead of creating another.');
+      throw new BadRequestException(
+        'Give every order an id of your own (clientOrderId, or the Idempotency-Key header): a retried POST with the same id is answered with the same order instead of creating another.',
+      );
     }
     if (dto.clientOrderId && idempotencyKey && dto.clientOrderId !== idempotencyKey) {
       throw new BadRequestException('clientOrderId and the Idempotency-Key header differ; give one of them');

@@ -1,4 +1,13 @@
-import { ConflictException, Inject, Injectable, Logger, NotFoundException, ServiceUnavailableException, UnprocessableEntityException, BadGatewayException } from '@nestjs/common';
+import {
+  ConflictException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  ServiceUnavailableException,
+  UnprocessableEntityException,
+  BadGatewayException,
+} from '@nestjs/common';
 import { AmqpConnection, messageIdFrom, RpcRemoteError } from '@warren/rabbitmq';
 import { INVENTORY_ERRORS, type Order, type OrderCreatedEvent, type OrderRejectedEvent } from '../../common/src/contracts';
 import { formatCents } from '../../common/src/money';
@@ -46,7 +55,19 @@ export class OrdersService {
       const existing = await this.store.get(id);
       if (existing) return this.answerRepeat(existing, requestHash);
       const now = new Date().toISOString();
-      const order: Order = { id, clientOrderId, customerId: dto.customerId, items, express, cardToken, state: 'received', requestHash, published: false, createdAt: now, updatedAt: now };
+      const order: Order = {
+        id,
+        clientOrderId,
+        customerId: dto.customerId,
+        items,
+        express,
+        cardToken,
+        state: 'received',
+        requestHash,
+        published: false,
+        createdAt: now,
+        updatedAt: now,
+      };
       if (await this.store.createIfAbsent(order)) return this.process(order);
     }
     throw new ServiceUnavailableException('The order is being changed by another request; retry it.');
@@ -119,7 +140,9 @@ export class OrdersService {
       await this.publishCreated(accepted.order);
     } catch (error) {
       this.logger.warn(`order.created for ${order.id} not confirmed: ${(error as Error).message}`);
-      throw new ServiceUnavailableException(`The order is stored but its event was not confirmed (${(error as Error).name}); retry the same request to finish it.`);
+      throw new ServiceUnavailableException(
+        `The order is stored but its event was not confirmed (${(error as Error).name}); retry the same request to finish it.`,
+      );
     }
     return { order: (await this.store.get(order.id)) ?? accepted.order, created: true };
   }
@@ -143,7 +166,13 @@ export class OrdersService {
 
   /** order.created with a messageId derived from the order id: the same order always publishes the same id. */
   private async publishCreated(order: Order): Promise<string> {
-    const event: OrderCreatedEvent = { orderId: order.id, customerId: order.customerId, items: order.items, totalCents: order.totalCents ?? 0, express: order.express };
+    const event: OrderCreatedEvent = {
+      orderId: order.id,
+      customerId: order.customerId,
+      items: order.items,
+      totalCents: order.totalCents ?? 0,
+      express: order.express,
+    };
     const messageId = messageIdFrom('order.created', order.id);
     await this.amqp.publish(this.names.exchanges.orders, this.names.routingKeys.orderCreated, event, { messageId });
     if (!order.published) {

@@ -62,7 +62,13 @@ export class PaymentGatewaySimulator {
     } else if (cardToken !== 'tok_ok') {
       throw new CardDeclinedError(`unknown card token '${cardToken}'`);
     }
-    const charge: Charge = { chargeId: `ch_${randomUUID().slice(0, 13)}`, orderId, amountCents, instance: this.config.instanceId, at: new Date().toISOString() };
+    const charge: Charge = {
+      chargeId: `ch_${randomUUID().slice(0, 13)}`,
+      orderId,
+      amountCents,
+      instance: this.config.instanceId,
+      at: new Date().toISOString(),
+    };
     await this.redis.multi().rpush(this.chargesKey, JSON.stringify(charge)).hset(`${this.prefix}charge-by-order`, orderId, JSON.stringify(charge)).exec();
     return charge;
   }

@@ -90,11 +90,22 @@ export class PaymentWorker {
       throw error;
     }
 
-    const record: PaymentRecord = { orderId: order.id, paymentId: charge.chargeId, amountCents: charge.amountCents, attempt, instance: this.config.instanceId, at: charge.at };
+    const record: PaymentRecord = {
+      orderId: order.id,
+      paymentId: charge.chargeId,
+      amountCents: charge.amountCents,
+      attempt,
+      instance: this.config.instanceId,
+      at: charge.at,
+    };
     await this.redis.hset(this.paymentsKey, order.id, JSON.stringify(record));
     const paid = await this.orders.transition(order.id, PAYABLE, { state: 'paid', paymentId: charge.chargeId, reason: null });
     if (!paid.applied) throw new Error(`order ${order.id} changed to '${paid.order?.state}' while it was being paid`);
-    await this.timeline.record(order.id, 'paid', `${formatCents(charge.amountCents)} on attempt ${attempt} (${charge.chargeId}, worker ${this.config.instanceId})`);
+    await this.timeline.record(
+      order.id,
+      'paid',
+      `${formatCents(charge.amountCents)} on attempt ${attempt} (${charge.chargeId}, worker ${this.config.instanceId})`,
+    );
     await this.announcePaid(paid.order, charge.chargeId);
   }
 

@@ -91,7 +91,8 @@ export class NestRmqContender implements Contender {
   private declared(kind: 'publish' | 'consume' | 'rpc', settings: BenchSettings): DeclaredSettings {
     const notes = ['publishes to the queue through the default exchange (ClientRMQ has no exchange/routing key without wildcards)'];
     if (kind === 'publish') notes.push('emit() resolves on the publisher confirm (ClientRMQ uses a confirm channel; not configurable)');
-    if (kind === 'rpc') notes.push('send() does not await the confirm of the request; replies are not persistent; ClientRMQ sets prefetch 0 (unlimited) on its reply channel');
+    if (kind === 'rpc')
+      notes.push('send() does not await the confirm of the request; replies are not persistent; ClientRMQ sets prefetch 0 (unlimited) on its reply channel');
     if (kind !== 'publish') notes.push('noAck: false; the handler acks via RmqContext (Nest does not ack for you)');
     return {
       confirms: kind === 'publish' ? true : kind === 'rpc' ? false : null,

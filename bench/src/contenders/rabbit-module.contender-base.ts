@@ -145,7 +145,11 @@ export class RabbitModuleContender implements Contender {
     };
   }
 
-  async openHandlerFleet(settings: BenchSettings, routes: readonly Route[], listener: (index: number, payload: BenchPayload) => void): Promise<HandlerFleetHandle> {
+  async openHandlerFleet(
+    settings: BenchSettings,
+    routes: readonly Route[],
+    listener: (index: number, payload: BenchPayload) => void,
+  ): Promise<HandlerFleetHandle> {
     // One provider with one decorated method per route, built at run time
     // (decorators applied by hand, exactly as the compiler would).
     class BenchFleet {}

@@ -89,7 +89,8 @@ export async function runConsume(contender: Contender, ctx: ScenarioContext, fea
   }
   if (remaining === undefined) throw new BenchIntegrityError(`queue ${route.queue} disappeared`);
   if (complete && remaining !== 0) throw new BenchIntegrityError(`${remaining} messages still in the queue after all ${total} were handled: not acked`);
-  if (!complete && unique + remaining < total) throw new BenchIntegrityError(`${total - unique - remaining} messages lost (handled ${unique}, left ${remaining} of ${total})`);
+  if (!complete && unique + remaining < total)
+    throw new BenchIntegrityError(`${total - unique - remaining} messages lost (handled ${unique}, left ${remaining} of ${total})`);
   if (duplicates > 0) throw new BenchIntegrityError(`${duplicates} messages handled twice`);
   if (foreign > 0) throw new BenchIntegrityError(`${foreign} messages with an unexpected payload`);
 

@@ -118,7 +118,9 @@ export async function runReconnect(contender: Contender, ctx: ScenarioContext): 
     window.start();
     closed = await closeConnectionsByClientPort(ports, `benchmark: reconnect scenario (${ctx.params.namePrefix})`);
     if (closed === 0) {
-      throw new ScenarioUnavailableError(`rabbitmqctl's node lists none of the ${ports.length} connection(s) of ${contender.name}: is AMQP_URL the local node rabbitmqctl manages?`);
+      throw new ScenarioUnavailableError(
+        `rabbitmqctl's node lists none of the ${ports.length} connection(s) of ${contender.name}: is AMQP_URL the local node rabbitmqctl manages?`,
+      );
     }
     if (!(await waitFor(() => closedAt !== undefined, 30_000))) throw new Error('the broker closed the connection but the socket stayed open');
 

@@ -81,6 +81,8 @@ export async function runRpcMemory(contender: Contender, ctx: ScenarioContext): 
     cpuUsPerOp: w.cpuUs / p.count,
     truncated: false,
     settings: client.settings,
-    notes: [`${p.count} calls, timeout ${p.rpcTimeoutMs} ms; ${outstandingAtMeasure} outstanding when measured; calls ended with: ${errorSummary || 'nothing'}`],
+    notes: [
+      `${p.count} calls, timeout ${p.rpcTimeoutMs} ms; ${outstandingAtMeasure} outstanding when measured; calls ended with: ${errorSummary || 'nothing'}`,
+    ],
   };
 }

@@ -88,7 +88,9 @@ export class BrokerHelper {
   async publish(exchange: string, routingKey: string, content: Buffer, messageId: string): Promise<void> {
     const ch = await this.ch();
     await new Promise<void>((resolve, reject) => {
-      ch.publish(exchange, routingKey, content, { persistent: true, contentType: 'application/json', messageId }, (err: Error | null) => (err ? reject(err) : resolve()));
+      ch.publish(exchange, routingKey, content, { persistent: true, contentType: 'application/json', messageId }, (err: Error | null) =>
+        err ? reject(err) : resolve(),
+      );
     });
   }
 

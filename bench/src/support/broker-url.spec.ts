@@ -5,9 +5,12 @@ describe('isLoopbackHost', () => {
     expect(isLoopbackHost(host)).toBe(true);
   });
 
-  it.each(['10.0.0.1', '192.168.1.10', '172.16.0.1', '8.8.8.8', 'rabbitmq', 'localhost.example.com', '127.0.0.256', '128.0.0.1', '::2', ''])('refuses %s', (host) => {
-    expect(isLoopbackHost(host)).toBe(false);
-  });
+  it.each(['10.0.0.1', '192.168.1.10', '172.16.0.1', '8.8.8.8', 'rabbitmq', 'localhost.example.com', '127.0.0.256', '128.0.0.1', '::2', ''])(
+    'refuses %s',
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(false);
+    },
+  );
 });
 
 describe('assertLoopbackUrl', () => {

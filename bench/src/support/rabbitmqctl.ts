@@ -13,7 +13,16 @@ const CALL_TIMEOUT_MS = 30_000;
 function run(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(RABBITMQCTL, args, { timeout: CALL_TIMEOUT_MS, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`rabbitmqctl ${args[0]} failed: ${String(stderr || err.message).trim().split('\n').slice(-3).join(' | ')}`));
+      if (err)
+        reject(
+          new Error(
+            `rabbitmqctl ${args[0]} failed: ${String(stderr || err.message)
+              .trim()
+              .split('\n')
+              .slice(-3)
+              .join(' | ')}`,
+          ),
+        );
       else resolve(stdout);
     });
   });

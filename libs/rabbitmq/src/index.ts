@@ -93,11 +93,4 @@ export type { DedupClaim, DedupMessage, DedupOptions, DedupStore } from './optio
 export type { HandlerStats } from './consumer/handler-stats';
 
 // Telemetry hooks (Prometheus: @warren/rabbitmq/prometheus; OpenTelemetry: @warren/rabbitmq/opentelemetry)
-export type {
-  CallOutcome,
-  ConsumeInfo,
-  ConsumeOutcome,
-  PublishInfo,
-  RequestInfo,
-  WarrenTelemetry,
-} from './options/telemetry.interface';
+export type { CallOutcome, ConsumeInfo, ConsumeOutcome, PublishInfo, RequestInfo, WarrenTelemetry } from './options/telemetry.interface';

@@ -61,7 +61,8 @@ export class RabbitMQLifecycle implements OnApplicationBootstrap, OnModuleDestro
     if (unknown.length > 0) {
       throw new InvalidOptionsError(
         unknown.map(
-          (h) => `${h.name} uses connection '${h.connection ?? DEFAULT_CONNECTION_NAME}', which is not configured (known: ${connections.map((c) => c.name).join(', ')})`,
+          (h) =>
+            `${h.name} uses connection '${h.connection ?? DEFAULT_CONNECTION_NAME}', which is not configured (known: ${connections.map((c) => c.name).join(', ')})`,
         ),
       );
     }
@@ -70,7 +71,9 @@ export class RabbitMQLifecycle implements OnApplicationBootstrap, OnModuleDestro
       const names = new Set(handlers.filter((h) => (h.connection ?? DEFAULT_CONNECTION_NAME) === connection.name).map((h) => h.name));
       for (const name of Object.keys(connection.options.handlers)) {
         if (!names.has(name)) {
-          problems.push(`connection '${connection.name}': handlers.${name} overrides no handler of this connection (known: ${[...names].join(', ') || 'none'})`);
+          problems.push(
+            `connection '${connection.name}': handlers.${name} overrides no handler of this connection (known: ${[...names].join(', ') || 'none'})`,
+          );
         }
       }
     }

@@ -1,12 +1,5 @@
 import { Injectable, type INestApplicationContext, type Provider } from '@nestjs/common';
-import {
-  RabbitMQModule,
-  RabbitSubscribe,
-  WarrenError,
-  type AmqpConnection,
-  type RabbitHandlerConfig,
-  type RabbitMQModuleOptions,
-} from '@warren/rabbitmq';
+import { RabbitMQModule, RabbitSubscribe, WarrenError, type AmqpConnection, type RabbitHandlerConfig, type RabbitMQModuleOptions } from '@warren/rabbitmq';
 import { rabbitmqctl, type BrokerAdmin } from '../../support/broker';
 import type { FaultLogger } from './capture';
 import { TotalQueueChecker } from './checker';
@@ -202,7 +195,10 @@ export function describeOutcome(outcome: Outcome): string {
 export function errorLabel(error: unknown): string {
   if (!(error instanceof Error)) return `non-Error ${typeof error}`;
   const { code, replyCode } = error as { code?: unknown; replyCode?: unknown };
-  const extra = [typeof code === 'string' || typeof code === 'number' ? String(code) : undefined, typeof replyCode === 'number' ? `reply ${replyCode}` : undefined].filter(Boolean);
+  const extra = [
+    typeof code === 'string' || typeof code === 'number' ? String(code) : undefined,
+    typeof replyCode === 'number' ? `reply ${replyCode}` : undefined,
+  ].filter(Boolean);
   return `${error.name}${extra.length ? ` ${extra.join(', ')}` : ''}`;
 }
 
@@ -249,9 +245,15 @@ export class Requirements {
     this.check(f.lost === 0, `good: ${f.lost} confirmed and never processed (e.g. ${f.lostIds.slice(0, 5).join(', ')})`);
     this.check(result.duplicated === 0, `good: ${result.duplicated} handled more than once`);
     this.check(f.unexpected === 0, `good: ${f.unexpected} processed that were never published (e.g. ${f.unexpectedIds.slice(0, 5).join(', ')})`);
-    this.check(result.delayed.count === 0, `good: ${result.delayed.count} confirmed or handled more than ${DELAYED_AFTER_MS} ms after sending (slowest ${result.delayed.slowestMs} ms)`);
+    this.check(
+      result.delayed.count === 0,
+      `good: ${result.delayed.count} confirmed or handled more than ${DELAYED_AFTER_MS} ms after sending (slowest ${result.delayed.slowestMs} ms)`,
+    );
     this.check(result.churn.reopens === 0, `channels: ${result.churn.reopens} channel reopen(s): ${describeChurn(result.churn)}`);
-    this.check(!result.churn.reconnected && result.churn.disconnects === 0, `connection: ${result.churn.disconnects} disconnect(s)${result.churn.reconnected ? ', replaced' : ''}`);
+    this.check(
+      !result.churn.reconnected && result.churn.disconnects === 0,
+      `connection: ${result.churn.disconnects} disconnect(s)${result.churn.reconnected ? ', replaced' : ''}`,
+    );
     this.check(result.consumersAfter === result.consumersBefore, `consumers on the queue: ${result.consumersBefore} before, ${result.consumersAfter} after`);
   }
 }

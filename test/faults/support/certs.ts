@@ -33,16 +33,46 @@ async function key(name: string): Promise<void> {
 
 async function selfSignedCa(name: string, subject: string): Promise<void> {
   await key(name);
-  await openssl('req', '-x509', '-new', '-key', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', subject,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  await openssl(
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    `${name}.key`,
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '2',
+    '-subj',
+    subject,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
 }
 
 async function signed(name: string, subject: string, days: number, extensions: string): Promise<void> {
   await key(name);
   await openssl('req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
   writeFileSync(join(TLS_DIR, `${name}.ext`), extensions);
-  await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', `${name}.pem`, '-days', String(days), '-extfile', `${name}.ext`);
+  await openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    `${name}.pem`,
+    '-days',
+    String(days),
+    '-extfile',
+    `${name}.ext`,
+  );
 }
 
 /** Creates the PKI once per run (in .tmp/faults/tls) and returns it. Needs openssl. */

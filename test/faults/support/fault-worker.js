@@ -123,7 +123,10 @@ process.on('SIGTERM', () => {
   void writeStats()
     .then(() => app?.close())
     .then(() => redis?.quit())
-    .then(() => process.exit(0), () => process.exit(1));
+    .then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
 });
 
 (async () => {

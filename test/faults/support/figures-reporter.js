@@ -24,7 +24,7 @@ const COLUMNS = [
   ['in flight at fault', (r) => r.figures && r.figures.inFlightAtFault],
   ['recovery', (r) => (r.figures && r.figures.recoveryMs !== undefined ? `${(r.figures.recoveryMs / 1000).toFixed(2)} s` : undefined)],
   ['time', (r) => `${(r.durationMs / 1000).toFixed(1)} s`],
-  ['notes', (r) => r.skipped ? `SKIPPED: ${r.skipped}` : r.notes],
+  ['notes', (r) => (r.skipped ? `SKIPPED: ${r.skipped}` : r.notes)],
 ];
 
 // Bad-input rows (test/faults/11-bad-input-*): one bad input amid good traffic.
@@ -41,7 +41,7 @@ const BAD_INPUT_COLUMNS = [
   ['channel reopens', (r) => r.badInput.reopens],
   ['consumers', (r) => r.badInput.consumers],
   ['time', (r) => `${(r.durationMs / 1000).toFixed(1)} s`],
-  ['notes', (r) => r.skipped ? `SKIPPED: ${r.skipped}` : r.notes],
+  ['notes', (r) => (r.skipped ? `SKIPPED: ${r.skipped}` : r.notes)],
 ];
 
 function markdownTable(columns, rows) {
@@ -53,7 +53,9 @@ function markdownTable(columns, rows) {
 
 function rejected(f) {
   if (!f || f.rejected === undefined) return undefined;
-  const by = Object.entries(f.rejectedBy || {}).map(([name, n]) => `${n} ${name}`).join(', ');
+  const by = Object.entries(f.rejectedBy || {})
+    .map(([name, n]) => `${n} ${name}`)
+    .join(', ');
   const recovered = f.recovered ? `; ${f.recovered} processed anyway` : '';
   return f.rejected === 0 ? '0' : `${f.rejected} (${by}${recovered})`;
 }
@@ -70,7 +72,11 @@ class FiguresReporter {
   onRunComplete(_contexts, results) {
     let rows;
     try {
-      rows = fs.readFileSync(FIGURES_FILE, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+      rows = fs
+        .readFileSync(FIGURES_FILE, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line));
     } catch {
       return;
     }
@@ -86,9 +92,7 @@ class FiguresReporter {
     // From several files; in the order of their ids (1a, 1b, ..., 2a, ..., 6c).
     const badInputRows = rows.filter((row) => row.badInput).sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
     const seconds = ((Date.now() - results.startTime) / 1000).toFixed(0);
-    const summary =
-      `${results.numPassedTests} passed, ${results.numFailedTests} failed, ${results.numPendingTests} skipped; ` +
-      `suite time ${seconds} s`;
+    const summary = `${results.numPassedTests} passed, ${results.numFailedTests} failed, ${results.numPendingTests} skipped; ` + `suite time ${seconds} s`;
     const table = faultRows.length > 0 ? markdownTable(COLUMNS, faultRows) : '';
     const badInputTable = badInputRows.length > 0 ? markdownTable(BAD_INPUT_COLUMNS, badInputRows) : '';
     const faultSection = !table

@@ -54,10 +54,10 @@ export function recordFigures(row: FigureRow): void {
     ? `bad one: ${b.outcome}${b.settleMs === undefined ? '' : ` in ${b.settleMs} ms`}; good ${b.confirmed}/${b.good} confirmed, lost ${b.lost}, ` +
       `duplicated ${b.duplicated}, delayed ${b.delayed}, channel reopens ${b.reopens}, consumers ${b.consumers ?? '-'}`
     : f
-    ? `confirmed ${f.confirmed ?? '-'}, processed ${f.processed ?? '-'}, lost ${f.lost ?? '-'}, rejected ${f.rejected ?? '-'}, ` +
-      `dup deliveries ${f.duplicatedDeliveries ?? '-'}, dup side effects ${f.duplicateSideEffects ?? '-'}, unexpected ${f.unexpected ?? '-'}, ` +
-      `recovery ${f.recoveryMs ?? '-'} ms`
-    : row.skipped ?? '';
+      ? `confirmed ${f.confirmed ?? '-'}, processed ${f.processed ?? '-'}, lost ${f.lost ?? '-'}, rejected ${f.rejected ?? '-'}, ` +
+        `dup deliveries ${f.duplicatedDeliveries ?? '-'}, dup side effects ${f.duplicateSideEffects ?? '-'}, unexpected ${f.unexpected ?? '-'}, ` +
+        `recovery ${f.recoveryMs ?? '-'} ms`
+      : (row.skipped ?? '');
   process.stdout.write(`[faults] ${row.id} ${row.scenario}: ${line}${row.notes ? ` | ${row.notes}` : ''}\n`);
 }
 

@@ -90,7 +90,9 @@ export function trace(label: string, progress: () => Record<string, number | str
   if (!process.env.FAULT_TRACE) return () => undefined;
   const started = Date.now();
   const timer = setInterval(() => {
-    const fields = Object.entries(progress()).map(([k, v]) => `${k}=${v}`).join(' ');
+    const fields = Object.entries(progress())
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     process.stderr.write(`[trace ${label} +${((Date.now() - started) / 1000).toFixed(1)}s] ${fields}\n`);
   }, 500);
   return () => clearInterval(timer);

@@ -33,7 +33,28 @@ const CARD: Record<OrderKind, string> = {
 };
 
 /** Per 20 orders: 10 ok, 2 express, 2 flaky, 1 flaky3, 2 declined, 2 out of stock, 1 redelivered. */
-const PATTERN: OrderKind[] = ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'express', 'express', 'flaky', 'flaky', 'flaky3', 'declined', 'declined', 'out-of-stock', 'out-of-stock', 'redelivered'];
+const PATTERN: OrderKind[] = [
+  'ok',
+  'ok',
+  'ok',
+  'ok',
+  'ok',
+  'ok',
+  'ok',
+  'ok',
+  'ok',
+  'ok',
+  'express',
+  'express',
+  'flaky',
+  'flaky',
+  'flaky3',
+  'declined',
+  'declined',
+  'out-of-stock',
+  'out-of-stock',
+  'redelivered',
+];
 
 /** `count` orders (a multiple of 20 keeps the mix exact) with repeated and concurrent duplicate POSTs. */
 export function planOrders(count: number, runId: string): PlannedOrder[] {
@@ -45,7 +66,13 @@ export function planOrders(count: number, runId: string): PlannedOrder[] {
       index,
       kind,
       clientOrderId,
-      body: { customerId: `customer-${index % 37}`, clientOrderId, items: [{ sku, quantity: 1 + (index % 3) }], cardToken: CARD[kind], express: kind === 'express' },
+      body: {
+        customerId: `customer-${index % 37}`,
+        clientOrderId,
+        items: [{ sku, quantity: 1 + (index % 3) }],
+        cardToken: CARD[kind],
+        express: kind === 'express',
+      },
       repeatPosts: index % 4 === 0 ? 1 : index % 9 === 0 ? 2 : 0,
       concurrentDuplicate: index % 6 === 3,
     };
@@ -164,7 +191,12 @@ export async function expectFirstPhase(harness: SampleHarness, placed: PlacedOrd
   const expressIds = new Set(placed.filter((o) => o.kind === 'express').map((o) => o.id));
   for (const shipment of sent.filter((n) => n.kind === 'shipment')) expect(shipment.priority).toBe(expressIds.has(shipment.orderId as string) ? 9 : 1);
   // One "order received" mail per accepted order: repeated POSTs published nothing, the redelivered event was deduplicated.
-  expect(of('order.created').sort()).toEqual(placed.filter((o) => o.kind !== 'out-of-stock').map((o) => o.id).sort());
+  expect(of('order.created').sort()).toEqual(
+    placed
+      .filter((o) => o.kind !== 'out-of-stock')
+      .map((o) => o.id)
+      .sort(),
+  );
 }
 
 /** Fixes the declined cards, replays the DLQ and asserts every accepted order ends paid, each charged once. */
@@ -181,7 +213,10 @@ export async function fixAndReplay(harness: SampleHarness, placed: PlacedOrder[]
   expect((await harness.http.get(`/admin/dead-letters/${harness.names.queues.paymentsDlq}`)).body.count).toBe(0);
   const orders = await harness.allOrders();
   expect(tally(orders.map((o) => o.state))).toEqual({ paid: placed.length - count(placed, 'out-of-stock'), rejected: count(placed, 'out-of-stock') });
-  await expectChargedExactlyOnce(harness, placed.filter((o) => o.kind !== 'out-of-stock').map((o) => o.id));
+  await expectChargedExactlyOnce(
+    harness,
+    placed.filter((o) => o.kind !== 'out-of-stock').map((o) => o.id),
+  );
 }
 
 async function expectChargedExactlyOnce(harness: SampleHarness, orderIds: string[]): Promise<void> {

@@ -39,7 +39,11 @@ export class AdminController {
     return {
       queue,
       count,
-      deadLetters: letters.map(({ messageId, payload, reason }) => ({ messageId, payload: Buffer.isBuffer(payload) ? payload.toString('base64') : payload, reason })),
+      deadLetters: letters.map(({ messageId, payload, reason }) => ({
+        messageId,
+        payload: Buffer.isBuffer(payload) ? payload.toString('base64') : payload,
+        reason,
+      })),
     };
   }
 

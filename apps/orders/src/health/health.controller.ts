@@ -27,9 +27,7 @@ export class HealthController {
       status: healthy ? 'ok' : 'degraded',
       rabbitmq: this.amqp.status,
       redis,
-      services: services
-        .filter((s) => !s.stopped)
-        .map(({ service, instance, rabbitmq, at }) => ({ service, instance, rabbitmq, lastSeen: at })),
+      services: services.filter((s) => !s.stopped).map(({ service, instance, rabbitmq, at }) => ({ service, instance, rabbitmq, lastSeen: at })),
     };
   }
 }

@@ -18,7 +18,8 @@ export class ErrorBehaviorStrategy implements FailureStrategy {
     const where = route?.descriptor.name ?? `queue '${queue}'`;
     const permanent = isPermanent(error);
     const behavior: ErrorBehavior = permanent && this.behavior === 'requeue' ? 'dead-letter' : this.behavior;
-    const outcome = behavior === 'ack' ? 'dropped (ack)' : behavior === 'requeue' ? 'requeued' : 'rejected (dead-lettered if the queue has a dead-letter exchange)';
+    const outcome =
+      behavior === 'ack' ? 'dropped (ack)' : behavior === 'requeue' ? 'requeued' : 'rejected (dead-lettered if the queue has a dead-letter exchange)';
     this.logger.warn(`${where}: message ${outcome}: ${describeError(error)}`);
     return behavior === 'ack' ? DROP : behavior === 'requeue' ? REQUEUE : REJECT;
   }

@@ -120,7 +120,9 @@ export class MessageDispatcher {
         // Throws (DedupKeyError) when the key cannot be computed: the guard below fails the message.
         const decision = await route.dedup.begin(message, payload, () => source.accepts(channel));
         if (!decision.run) {
-          return decision.settlement.action === 'give-back' ? await this.giveBack(source, channel, message) : this.settle(channel, message, decision.settlement);
+          return decision.settlement.action === 'give-back'
+            ? await this.giveBack(source, channel, message)
+            : this.settle(channel, message, decision.settlement);
         }
         ticket = decision.ticket;
       }
@@ -184,7 +186,13 @@ export class MessageDispatcher {
   }
 
   /** A failed delivery of a known route: an RPC request is answered with the error; anything else goes to the route's FailureStrategy. */
-  private reject(source: DispatchSource, route: HandlerRoute, channel: Channel, message: ConsumeMessage, error: unknown): Promise<ConsumeOutcome> | ConsumeOutcome {
+  private reject(
+    source: DispatchSource,
+    route: HandlerRoute,
+    channel: Channel,
+    message: ConsumeMessage,
+    error: unknown,
+  ): Promise<ConsumeOutcome> | ConsumeOutcome {
     if (route.descriptor.kind === 'rpc' && message.properties.replyTo) {
       route.stats.failed++;
       this.replyError(channel, message, route, error);
@@ -202,7 +210,9 @@ export class MessageDispatcher {
     error: unknown,
   ): Promise<ConsumeOutcome> {
     try {
-      return await (route === undefined ? this.fail(source, undefined, channel, message, error, source.fallbackFailure) : this.reject(source, route, channel, message, error));
+      return await (route === undefined
+        ? this.fail(source, undefined, channel, message, error, source.fallbackFailure)
+        : this.reject(source, route, channel, message, error));
     } catch (secondError) {
       this.logger.error(`${route?.descriptor.name ?? `queue '${source.queue}'`}: could not fail a delivery (${errorText(secondError)}); it is rejected`);
       return this.settle(channel, message, REJECT);

@@ -14,7 +14,8 @@ export const DEFAULT_DEAD_LETTER_EXCHANGE = 'warren.dlx';
 /** The dead-letter options that apply to a handler, or undefined. Retry implies a dead-letter queue unless `deadLetter: false`. */
 export function deadLetterOptionsOf(handler: HandlerDescriptor, host: FeatureHost): DeadLetterOptions | undefined {
   const config = handler.config;
-  const option = config.deadLetter ?? host.options.defaultDeadLetter ?? (config.retry || (config.retry !== false && host.options.defaultRetry) ? true : undefined);
+  const option =
+    config.deadLetter ?? host.options.defaultDeadLetter ?? (config.retry || (config.retry !== false && host.options.defaultRetry) ? true : undefined);
   if (!option) return undefined;
   return option === true ? {} : option;
 }

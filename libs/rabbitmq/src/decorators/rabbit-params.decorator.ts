@@ -19,12 +19,7 @@ function createParamDecorator(type: RabbitParamType, data: string | undefined, p
   return (target, key, index) => {
     if (key === undefined) return;
     const existing = (Reflect.getMetadata(RABBIT_ARGS_METADATA, target.constructor, key) ?? {}) as Record<string, unknown>;
-    Reflect.defineMetadata(
-      RABBIT_ARGS_METADATA,
-      { ...existing, [`${type}:${index}`]: { index, data, pipes } },
-      target.constructor,
-      key,
-    );
+    Reflect.defineMetadata(RABBIT_ARGS_METADATA, { ...existing, [`${type}:${index}`]: { index, data, pipes } }, target.constructor, key);
   };
 }
 

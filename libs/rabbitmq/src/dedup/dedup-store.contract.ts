@@ -102,14 +102,22 @@ export function describeDedupStoreContract(name: string, subject: DedupStoreCont
     it('lets a new claim in once the lease ends', async () => {
       const k = key('lease');
       tokenOf(await store.claim(k, SHORT_LEASE));
-      const next = await waitFor(() => store.claim(k, LONG), (claim) => claim.status === 'claimed');
+      const next = await waitFor(
+        () => store.claim(k, LONG),
+        (claim) => claim.status === 'claimed',
+      );
       expect(next.status).toBe('claimed');
     });
 
     it('never lets an expired claim complete over the claim that took it over', async () => {
       const k = key('takeover-complete');
       const stale = tokenOf(await store.claim(k, SHORT_LEASE));
-      const current = tokenOf(await waitFor(() => store.claim(k, LONG), (claim) => claim.status === 'claimed'));
+      const current = tokenOf(
+        await waitFor(
+          () => store.claim(k, LONG),
+          (claim) => claim.status === 'claimed',
+        ),
+      );
       await store.complete(k, stale, LONG);
       expect(await store.claim(k, LONG)).toEqual({ status: 'in-progress' });
       await store.complete(k, current, LONG);
@@ -119,7 +127,12 @@ export function describeDedupStoreContract(name: string, subject: DedupStoreCont
     it('never lets an expired claim release the claim that took it over', async () => {
       const k = key('takeover-release');
       const stale = tokenOf(await store.claim(k, SHORT_LEASE));
-      tokenOf(await waitFor(() => store.claim(k, LONG), (claim) => claim.status === 'claimed'));
+      tokenOf(
+        await waitFor(
+          () => store.claim(k, LONG),
+          (claim) => claim.status === 'claimed',
+        ),
+      );
       await store.release(k, stale);
       expect(await store.claim(k, LONG)).toEqual({ status: 'in-progress' });
     });
@@ -136,7 +149,10 @@ export function describeDedupStoreContract(name: string, subject: DedupStoreCont
       const k = key('ttl');
       await store.complete(k, tokenOf(await store.claim(k, LONG)), 250);
       expect(await store.claim(k, LONG)).toEqual({ status: 'duplicate' });
-      const later = await waitFor(() => store.claim(k, LONG), (claim) => claim.status === 'claimed');
+      const later = await waitFor(
+        () => store.claim(k, LONG),
+        (claim) => claim.status === 'claimed',
+      );
       expect(later.status).toBe('claimed');
     });
 

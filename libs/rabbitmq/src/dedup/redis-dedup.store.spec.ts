@@ -186,9 +186,7 @@ describe('RedisDedupStore', () => {
   describe('options', () => {
     it('needs exactly one of client or url', () => {
       expect(() => new RedisDedupStore({})).toThrow(InvalidOptionsError);
-      expect(() => new RedisDedupStore({ client: admin, url: REDIS_URL })).toThrow(
-        /give exactly one of client \(an ioredis instance\) or url/,
-      );
+      expect(() => new RedisDedupStore({ client: admin, url: REDIS_URL })).toThrow(/give exactly one of client \(an ioredis instance\) or url/);
     });
 
     it('rejects a non-positive timeout', () => {

@@ -26,10 +26,7 @@ export const DEFAULT_DEDUP_OPTIONS: Readonly<Omit<ResolvedDedupOptions, 'store'>
  * field by field with `??`. The caller supplies the shared in-memory store when `store`
  * is still undefined, so one process-wide store is not created per handler.
  */
-export function resolveDedupOptions(
-  options: DedupOptions | undefined,
-  moduleDefaults?: DedupOptions,
-): ResolvedDedupOptions {
+export function resolveDedupOptions(options: DedupOptions | undefined, moduleDefaults?: DedupOptions): ResolvedDedupOptions {
   const resolved: ResolvedDedupOptions = {
     key: options?.key ?? moduleDefaults?.key ?? DEFAULT_DEDUP_OPTIONS.key,
     ttl: options?.ttl ?? moduleDefaults?.ttl ?? DEFAULT_DEDUP_OPTIONS.ttl,

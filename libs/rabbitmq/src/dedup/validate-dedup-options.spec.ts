@@ -12,9 +12,7 @@ describe('validateDedupOptions', () => {
   it('accepts undefined, {} and full options', () => {
     expect(validate(undefined)).toEqual([]);
     expect(validate({})).toEqual([]);
-    expect(
-      validate({ key: () => 'k', ttl: 1000, lease: 500, store: new MemoryDedupStore() }),
-    ).toEqual([]);
+    expect(validate({ key: () => 'k', ttl: 1000, lease: 500, store: new MemoryDedupStore() })).toEqual([]);
   });
 
   it('accepts any object with the store methods (close optional)', () => {
@@ -29,9 +27,7 @@ describe('validateDedupOptions', () => {
   });
 
   it('rejects a key that is not a function', () => {
-    expect(validate({ key: 'messageId' })).toEqual([
-      `${PATH}: dedup.key must be a function (message) => string | undefined (got "messageId")`,
-    ]);
+    expect(validate({ key: 'messageId' })).toEqual([`${PATH}: dedup.key must be a function (message) => string | undefined (got "messageId")`]);
   });
 
   it.each([
@@ -49,15 +45,11 @@ describe('validateDedupOptions', () => {
   });
 
   it('rejects a store without the DedupStore methods', () => {
-    expect(validate({ store: 'redis' })).toEqual([
-      `${PATH}: dedup.store must be a DedupStore such as new MemoryDedupStore() (got "redis")`,
+    expect(validate({ store: 'redis' })).toEqual([`${PATH}: dedup.store must be a DedupStore such as new MemoryDedupStore() (got "redis")`]);
+    expect(validate({ store: { claim: () => undefined } })).toEqual([`${PATH}: dedup.store is not a DedupStore: it has no complete(), release() method`]);
+    expect(validate({ store: { claim: () => undefined, complete: () => undefined, release: () => undefined, close: 1 } })).toEqual([
+      `${PATH}: dedup.store.close must be a function when present (got 1)`,
     ]);
-    expect(validate({ store: { claim: () => undefined } })).toEqual([
-      `${PATH}: dedup.store is not a DedupStore: it has no complete(), release() method`,
-    ]);
-    expect(
-      validate({ store: { claim: () => undefined, complete: () => undefined, release: () => undefined, close: 1 } }),
-    ).toEqual([`${PATH}: dedup.store.close must be a function when present (got 1)`]);
   });
 
   it('reports every problem at once', () => {

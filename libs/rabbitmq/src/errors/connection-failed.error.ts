@@ -20,13 +20,7 @@ export class ConnectionFailedError extends WarrenError {
     );
   }
 
-  private static describe(
-    connection: string,
-    urls: string[],
-    reason: ConnectionFailureReason,
-    timeoutMs: number,
-    cause: unknown,
-  ): string {
+  private static describe(connection: string, urls: string[], reason: ConnectionFailureReason, timeoutMs: number, cause: unknown): string {
     const where = `RabbitMQ connection '${connection}' (${urls.join(', ')})`;
     const detail = cause instanceof Error ? ` Last error: ${cause.message}` : '';
     if (reason === 'tls') {

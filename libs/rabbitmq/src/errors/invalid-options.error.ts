@@ -5,8 +5,7 @@ export class InvalidOptionsError extends WarrenError {
   constructor(readonly problems: string[]) {
     super(
       'INVALID_OPTIONS',
-      `Invalid RabbitMQ options (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
-        problems.map((p) => `  - ${p}`).join('\n'),
+      `Invalid RabbitMQ options (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` + problems.map((p) => `  - ${p}`).join('\n'),
     );
   }
 }

@@ -28,7 +28,14 @@ export class MessageEncodingError extends WarrenError {
   /** The serializer threw on this payload (a BigInt or a cycle for JSON, for example). */
   static fromSerializer(exchange: string, routingKey: string, payload: unknown, cause: unknown): MessageEncodingError {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    return new MessageEncodingError(exchange, routingKey, 'body', `a ${typeof payload} the serializer could not encode`, `the serializer threw: ${reason}`, cause);
+    return new MessageEncodingError(
+      exchange,
+      routingKey,
+      'body',
+      `a ${typeof payload} the serializer could not encode`,
+      `the serializer threw: ${reason}`,
+      cause,
+    );
   }
 }
 

@@ -10,7 +10,10 @@ export class PublishTimeoutError extends WarrenError {
     /** Whether the message was written to the broker at least once: if so it may have arrived. */
     readonly sent = true,
   ) {
-    super('PUBLISH_TIMEOUT', `Publish to exchange '${exchange}' with routing key '${routingKey}' was not confirmed within ${timeoutMs} ms${PublishTimeoutError.why(connected, sent)}`);
+    super(
+      'PUBLISH_TIMEOUT',
+      `Publish to exchange '${exchange}' with routing key '${routingKey}' was not confirmed within ${timeoutMs} ms${PublishTimeoutError.why(connected, sent)}`,
+    );
   }
 
   private static why(connected: boolean, sent: boolean): string {

@@ -15,7 +15,10 @@ export class RpcRemoteError extends WarrenError {
   readonly remoteCode: string | number | undefined;
   readonly data: unknown;
 
-  constructor(readonly routingKey: string, payload: RemoteErrorPayload) {
+  constructor(
+    readonly routingKey: string,
+    payload: RemoteErrorPayload,
+  ) {
     super('RPC_REMOTE_ERROR', payload.message);
     this.remoteName = payload.name;
     this.remoteCode = payload.code;

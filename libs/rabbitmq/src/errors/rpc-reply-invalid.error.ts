@@ -2,7 +2,10 @@ import { WarrenError } from './warren.error';
 
 /** An RPC reply arrived but its body could not be read. */
 export class RpcReplyInvalidError extends WarrenError {
-  constructor(readonly routingKey: string, cause: unknown) {
+  constructor(
+    readonly routingKey: string,
+    cause: unknown,
+  ) {
     super(
       'RPC_REPLY_INVALID',
       `The reply to the request with routing key '${routingKey}' could not be deserialized` +

@@ -2,7 +2,11 @@ import { WarrenError } from './warren.error';
 
 /** No reply arrived within the request's timeout. */
 export class RpcTimeoutError extends WarrenError {
-  constructor(readonly exchange: string, readonly routingKey: string, readonly timeoutMs: number) {
+  constructor(
+    readonly exchange: string,
+    readonly routingKey: string,
+    readonly timeoutMs: number,
+  ) {
     super(
       'RPC_TIMEOUT',
       `No reply to the request sent to exchange '${exchange}' with routing key '${routingKey}' within ${timeoutMs} ms. ` +

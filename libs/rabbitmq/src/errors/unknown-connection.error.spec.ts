@@ -6,9 +6,7 @@ describe('UnknownConnectionError', () => {
     const error = new UnknownConnectionError('audit', ['default']);
     expect(error).toBeInstanceOf(WarrenError);
     expect(error).toMatchObject({ code: 'UNKNOWN_CONNECTION', name: 'UnknownConnectionError', connection: 'audit', known: ['default'] });
-    expect(error.message).toBe(
-      "No RabbitMQ connection named 'audit' (known: default). Add RabbitMQModule.forRoot({ name: 'audit', uri }) to the application.",
-    );
+    expect(error.message).toBe("No RabbitMQ connection named 'audit' (known: default). Add RabbitMQModule.forRoot({ name: 'audit', uri }) to the application.");
     expect(new UnknownConnectionError('x', []).message).toContain('(known: none)');
   });
 });

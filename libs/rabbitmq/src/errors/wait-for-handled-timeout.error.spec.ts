@@ -7,7 +7,14 @@ describe('WaitForHandledTimeoutError', () => {
   it('says how far the handler got', () => {
     const error = new WaitForHandledTimeoutError('Greeter.greet', 'default', 6, 200, stats, ['Greeter.greet']);
     expect(error).toBeInstanceOf(WarrenError);
-    expect(error).toMatchObject({ code: 'WAIT_FOR_HANDLED_TIMEOUT', name: 'WaitForHandledTimeoutError', handler: 'Greeter.greet', expected: 6, timeoutMs: 200, stats });
+    expect(error).toMatchObject({
+      code: 'WAIT_FOR_HANDLED_TIMEOUT',
+      name: 'WaitForHandledTimeoutError',
+      handler: 'Greeter.greet',
+      expected: 6,
+      timeoutMs: 200,
+      stats,
+    });
     expect(error.message).toMatch(/^Greeter.greet handled 5 of 6 messages within 200 ms \(failed 1, retried 2, dead-lettered 0\)\. /);
   });
 

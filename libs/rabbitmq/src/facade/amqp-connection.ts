@@ -173,7 +173,11 @@ export class AmqpConnection {
     properties.headers = headers;
     const finish = this.telemetry.publish({ connection: this.name, exchange, routingKey, messageId: properties.messageId }, headers);
     const pending = this.publisher.publish(exchange, routingKey, content, properties, timeout);
-    if (finish) pending.then(() => finish('ok'), (error: unknown) => finish(outcomeOf(error)));
+    if (finish)
+      pending.then(
+        () => finish('ok'),
+        (error: unknown) => finish(outcomeOf(error)),
+      );
     return pending;
   }
 
@@ -248,7 +252,11 @@ export class AmqpConnection {
    */
   async withChannel<R>(fn: (channel: Channel) => Promise<R>): Promise<R> {
     const connection = this.host.connection;
-    if (!connection) throw new ConnectionClosedError(this.name, "before a channel could be opened: it is not connected now; wait until status$ emits 'connected' and try again");
+    if (!connection)
+      throw new ConnectionClosedError(
+        this.name,
+        "before a channel could be opened: it is not connected now; wait until status$ emits 'connected' and try again",
+      );
     const channel = await connection.createChannel();
     channel.on('error', () => undefined);
     try {

@@ -128,7 +128,14 @@ describe('deadLetterHeaders with odd thrown values', () => {
     ['an Error whose message is a number', Object.assign(new Error('x'), { message: 42 as unknown as string, code: Symbol('c') })],
     ['an Error whose name is not a string', Object.assign(new Error('x'), { name: 7 as unknown as string })],
     ['a Symbol', Symbol('thrown')],
-    ['an HttpException-like whose getResponse throws', Object.assign(new Error('bad'), { getResponse: () => { throw new Error('no'); } })],
+    [
+      'an HttpException-like whose getResponse throws',
+      Object.assign(new Error('bad'), {
+        getResponse: () => {
+          throw new Error('no');
+        },
+      }),
+    ],
   ])('holds strings only for %s', (_what, error) => {
     const headers = deadLetterHeaders(message, 'q', 'H.h', error, 1);
     for (const name of ['warren-dead-error-name', 'warren-dead-error-message']) expect(typeof headers[name]).toBe('string');

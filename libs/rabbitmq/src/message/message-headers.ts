@@ -13,7 +13,11 @@ const MAX_TEXT = 2000;
 /** Keeps the error's first stack lines, and never more than a few KB in a header. */
 export function trimStack(stack: string | undefined): string | undefined {
   if (!stack) return undefined;
-  return stack.split('\n').slice(0, STACK_LINES + 1).join('\n').slice(0, MAX_TEXT);
+  return stack
+    .split('\n')
+    .slice(0, STACK_LINES + 1)
+    .join('\n')
+    .slice(0, MAX_TEXT);
 }
 
 /** The attempt number of this delivery: 1 for the first, carried across delayed retries. */

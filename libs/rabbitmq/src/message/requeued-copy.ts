@@ -16,7 +16,19 @@ export function requeuedCopyOptions(message: ConsumeMessage): Options.Publish {
   headers[WARREN_HEADERS.originalExchange] ??= message.fields.exchange;
   headers[WARREN_HEADERS.originalRoutingKey] ??= message.fields.routingKey;
   const options: Record<string, unknown> = { mandatory: true, headers };
-  for (const key of ['contentType', 'contentEncoding', 'deliveryMode', 'priority', 'correlationId', 'replyTo', 'expiration', 'messageId', 'timestamp', 'type', 'appId'] as const) {
+  for (const key of [
+    'contentType',
+    'contentEncoding',
+    'deliveryMode',
+    'priority',
+    'correlationId',
+    'replyTo',
+    'expiration',
+    'messageId',
+    'timestamp',
+    'type',
+    'appId',
+  ] as const) {
     const value = properties[key];
     if (value !== undefined && value !== null) options[key] = value;
   }

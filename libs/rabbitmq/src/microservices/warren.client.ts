@@ -68,7 +68,9 @@ export class WarrenClient extends ClientProxy {
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const pattern = this.normalizePattern(packet.pattern as MsPattern);
     this.connect()
-      .then((connection) => connection.request({ exchange: this.exchange, routingKey: pattern, payload: packet.data as unknown, timeout: this.options.timeout }))
+      .then((connection) =>
+        connection.request({ exchange: this.exchange, routingKey: pattern, payload: packet.data as unknown, timeout: this.options.timeout }),
+      )
       .then(
         (response) => callback({ response, isDisposed: true }),
         (error: unknown) => callback({ err: toNestError(error), isDisposed: true }),

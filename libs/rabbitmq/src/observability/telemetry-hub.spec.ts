@@ -57,10 +57,7 @@ describe('TelemetryHub', () => {
     const broken = (): never => {
       throw new Error('broken');
     };
-    const hub = new TelemetryHub([
-      { onPublish: broken, onRequest: () => broken, onReply: broken, onConnectionStatus: broken },
-      { onPublish: () => broken },
-    ]);
+    const hub = new TelemetryHub([{ onPublish: broken, onRequest: () => broken, onReply: broken, onConnectionStatus: broken }, { onPublish: () => broken }]);
     const finishPublish = hub.publish({ connection: 'c', exchange: 'x', routingKey: 'k', messageId: undefined }, {});
     expect(() => finishPublish?.('ok')).not.toThrow();
     const finishRequest = hub.request({ connection: 'c', exchange: 'x', routingKey: 'k' }, {});

@@ -136,7 +136,6 @@ export class TelemetryHub implements DeliveryTelemetry {
   }
 }
 
-
 /** The outcome label of a failed call: the error's code when it has one. */
 export function outcomeOf(error: unknown): CallOutcome {
   const code = (error as { code?: unknown } | null)?.code;

@@ -3,7 +3,8 @@ import { PrometheusTelemetry } from './prometheus.telemetry';
 
 describe('PrometheusTelemetry connection gauges', () => {
   async function gauges(registry: Registry): Promise<Record<string, number | undefined>> {
-    const read = async (name: string): Promise<number | undefined> => (await registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels.connection === 'orders')?.value;
+    const read = async (name: string): Promise<number | undefined> =>
+      (await registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels.connection === 'orders')?.value;
     return { up: await read('warren_connection_up'), blocked: await read('warren_connection_blocked') };
   }
 

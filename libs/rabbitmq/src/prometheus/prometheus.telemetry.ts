@@ -36,11 +36,38 @@ export class PrometheusTelemetry implements WarrenTelemetry {
     const prefix = options.prefix ?? 'warren_';
     const buckets = options.buckets ?? DEFAULT_BUCKETS;
     const registers = [this.registry];
-    this.published = new Counter({ name: `${prefix}messages_published_total`, help: 'Messages published, by outcome', labelNames: ['connection', 'exchange', 'outcome'], registers });
-    this.consumed = new Counter({ name: `${prefix}messages_consumed_total`, help: 'Deliveries settled, by outcome', labelNames: ['connection', 'queue', 'handler', 'outcome'], registers });
-    this.handlerDuration = new Histogram({ name: `${prefix}handler_duration_seconds`, help: 'Time from delivery to settlement', labelNames: ['connection', 'queue', 'handler', 'outcome'], buckets, registers });
-    this.rpcDuration = new Histogram({ name: `${prefix}rpc_duration_seconds`, help: 'Request/reply latency seen by the caller', labelNames: ['connection', 'routing_key', 'outcome'], buckets, registers });
-    this.connectionUp = new Gauge({ name: `${prefix}connection_up`, help: '1 while the connection is up (blocked or not)', labelNames: ['connection'], registers });
+    this.published = new Counter({
+      name: `${prefix}messages_published_total`,
+      help: 'Messages published, by outcome',
+      labelNames: ['connection', 'exchange', 'outcome'],
+      registers,
+    });
+    this.consumed = new Counter({
+      name: `${prefix}messages_consumed_total`,
+      help: 'Deliveries settled, by outcome',
+      labelNames: ['connection', 'queue', 'handler', 'outcome'],
+      registers,
+    });
+    this.handlerDuration = new Histogram({
+      name: `${prefix}handler_duration_seconds`,
+      help: 'Time from delivery to settlement',
+      labelNames: ['connection', 'queue', 'handler', 'outcome'],
+      buckets,
+      registers,
+    });
+    this.rpcDuration = new Histogram({
+      name: `${prefix}rpc_duration_seconds`,
+      help: 'Request/reply latency seen by the caller',
+      labelNames: ['connection', 'routing_key', 'outcome'],
+      buckets,
+      registers,
+    });
+    this.connectionUp = new Gauge({
+      name: `${prefix}connection_up`,
+      help: '1 while the connection is up (blocked or not)',
+      labelNames: ['connection'],
+      registers,
+    });
     this.connectionBlocked = new Gauge({
       name: `${prefix}connection_blocked`,
       help: '1 while the broker blocks publishing on the connection (memory or disk alarm)',
@@ -55,8 +82,7 @@ export class PrometheusTelemetry implements WarrenTelemetry {
 
   onRequest(info: RequestInfo): (outcome: CallOutcome) => void {
     const started = process.hrtime.bigint();
-    return (outcome) =>
-      this.rpcDuration.observe({ connection: info.connection, routing_key: info.routingKey, outcome }, seconds(started));
+    return (outcome) => this.rpcDuration.observe({ connection: info.connection, routing_key: info.routingKey, outcome }, seconds(started));
   }
 
   async onConsume(info: ConsumeInfo, next: () => Promise<ConsumeOutcome>): Promise<ConsumeOutcome> {

@@ -14,20 +14,30 @@ export interface EncodingProblem {
  */
 export const MAX_HEADERS_BYTES = 60 * 1024;
 
-const SHORT_STRING_PROPERTIES = [
-  'contentType',
-  'contentEncoding',
-  'correlationId',
-  'replyTo',
-  'messageId',
-  'type',
-  'userId',
-  'appId',
-] as const;
+const SHORT_STRING_PROPERTIES = ['contentType', 'contentEncoding', 'correlationId', 'replyTo', 'messageId', 'type', 'userId', 'appId'] as const;
 
 const TYPED_VALUE_KINDS = new Set([
-  'string', 'boolean', 'double', 'float64', 'float', 'byte', 'int8', 'unsignedbyte', 'uint8', 'short', 'int16',
-  'unsignedshort', 'uint16', 'int', 'int32', 'unsignedint', 'uint32', 'long', 'int64', 'timestamp', 'decimal',
+  'string',
+  'boolean',
+  'double',
+  'float64',
+  'float',
+  'byte',
+  'int8',
+  'unsignedbyte',
+  'uint8',
+  'short',
+  'int16',
+  'unsignedshort',
+  'uint16',
+  'int',
+  'int32',
+  'unsignedint',
+  'uint32',
+  'long',
+  'int64',
+  'timestamp',
+  'decimal',
 ]);
 
 /**
@@ -55,7 +65,11 @@ export function findEncodingProblem(exchange: unknown, routingKey: unknown, cont
   if (expiration !== undefined && expiration !== null) {
     const text = typeof expiration === 'number' && Number.isSafeInteger(expiration) && expiration >= 0 ? String(expiration) : expiration;
     if (typeof text !== 'string' || !/^\d{1,10}$/.test(text) || Number(text) > 0xffffffff) {
-      return { field: 'expiration', valueType: describe(expiration), problem: 'it must be a whole number of milliseconds from 0 to 4294967295 (as a string or number)' };
+      return {
+        field: 'expiration',
+        valueType: describe(expiration),
+        problem: 'it must be a whole number of milliseconds from 0 to 4294967295 (as a string or number)',
+      };
     }
   }
   if (priority !== undefined && priority !== null && !(Number.isInteger(priority) && priority >= 0 && priority <= 255)) {
@@ -136,7 +150,8 @@ function valueSizeOf(value: unknown, path: string, depth: number): number | Enco
         return { field: path, valueType: 'a Date', problem: "send date.toISOString(), or { '!': 'timestamp', value: seconds }" };
       }
       if (Array.isArray(value)) {
-        if (depth >= MAX_DEPTH) return { field: path, valueType: 'an array nested too deep', problem: `arrays may nest at most ${MAX_DEPTH} levels (a cycle?)` };
+        if (depth >= MAX_DEPTH)
+          return { field: path, valueType: 'an array nested too deep', problem: `arrays may nest at most ${MAX_DEPTH} levels (a cycle?)` };
         let size = 5;
         for (let i = 0; i < value.length; i++) {
           const item = valueSizeOf(value[i], `${path}[${i}]`, depth + 1);

@@ -253,9 +253,7 @@ describe('Publisher', () => {
     const t = setUp();
     await t.open();
     await prove(t);
-    const error = await t.publisher
-      .publish('x', 'k', Buffer.from('z'), { headers: { big: BigInt(1) } }, 5_000)
-      .catch((e: unknown) => e);
+    const error = await t.publisher.publish('x', 'k', Buffer.from('z'), { headers: { big: BigInt(1) } }, 5_000).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'MessageEncodingError', code: 'MESSAGE_ENCODING', field: 'headers.big', valueType: 'bigint' });
     expect(t.main().written).toEqual([]);
     await t.closeAll();

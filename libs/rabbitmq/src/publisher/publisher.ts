@@ -480,16 +480,19 @@ export class Publisher {
     if (this.resendTimer || this.nacked.size === 0) return;
     let next = Infinity;
     for (const pending of this.nacked) next = Math.min(next, pending.resendAt);
-    this.resendTimer = setTimeout(() => {
-      this.resendTimer = undefined;
-      const now = Date.now();
-      for (const pending of this.nacked) {
-        if (pending.resendAt > now) continue;
-        this.nacked.delete(pending);
-        if (!pending.done) this.enqueue(pending);
-      }
-      this.scheduleResend();
-    }, Math.max(0, next - Date.now()));
+    this.resendTimer = setTimeout(
+      () => {
+        this.resendTimer = undefined;
+        const now = Date.now();
+        for (const pending of this.nacked) {
+          if (pending.resendAt > now) continue;
+          this.nacked.delete(pending);
+          if (!pending.done) this.enqueue(pending);
+        }
+        this.scheduleResend();
+      },
+      Math.max(0, next - Date.now()),
+    );
     this.resendTimer.unref();
   }
 

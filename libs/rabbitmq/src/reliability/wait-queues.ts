@@ -44,9 +44,7 @@ export async function declareWaitTopology(
       messageTtl: delay,
       deadLetterExchange: RETRY_RETURN_EXCHANGE,
       // Quorum queues dead-letter at-most-once unless asked; a waiting message must not be lost.
-      ...(kind === 'quorum'
-        ? { type: 'quorum' as const, overflow: 'reject-publish' as const, arguments: { 'x-dead-letter-strategy': 'at-least-once' } }
-        : {}),
+      ...(kind === 'quorum' ? { type: 'quorum' as const, overflow: 'reject-publish' as const, arguments: { 'x-dead-letter-strategy': 'at-least-once' } } : {}),
     });
     await topology.bindQueue(channel, name, { exchange: RETRY_WAIT_EXCHANGE, routingKey: `${kind}.${delay}.#` });
   }

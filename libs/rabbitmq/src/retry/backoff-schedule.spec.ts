@@ -14,9 +14,7 @@ describe('backoff schedule', () => {
     expect(jitteredDelays({ type: 'exponential', initialDelay: 1 }, 1234.4)).toEqual([1234]);
     expect(jitteredDelays({ type: 'fixed', delay: 1 }, 10)).toEqual([10]);
     expect(jitteredDelays({ type: 'exponential', initialDelay: 1, jitter: 0.25 }, 1000)).toEqual([750, 1000, 1250]);
-    expect(jitteredDelays({ type: 'exponential', initialDelay: 1, jitter: 0.25, maxDelay: 1100 }, 1000)).toEqual([
-      750, 1000, 1100,
-    ]);
+    expect(jitteredDelays({ type: 'exponential', initialDelay: 1, jitter: 0.25, maxDelay: 1100 }, 1000)).toEqual([750, 1000, 1100]);
   });
 
   it('delaySchedule stops at the first delay the broker cannot hold', () => {

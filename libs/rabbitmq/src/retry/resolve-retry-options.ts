@@ -12,15 +12,11 @@ export const DEFAULT_RETRY_OPTIONS: Readonly<ResolvedRetryOptions> = Object.free
  * field by field with `??` (so an explicit 0 is kept). `backoff` is replaced as a whole:
  * a handler giving `{ type: 'fixed', delay: 500 }` does not inherit the default `maxDelay`.
  */
-export function resolveRetryOptions(
-  options: RetryOptions | undefined,
-  moduleDefaults?: RetryOptions,
-): ResolvedRetryOptions {
+export function resolveRetryOptions(options: RetryOptions | undefined, moduleDefaults?: RetryOptions): ResolvedRetryOptions {
   const resolved: ResolvedRetryOptions = {
     maxAttempts: options?.maxAttempts ?? moduleDefaults?.maxAttempts ?? DEFAULT_RETRY_OPTIONS.maxAttempts,
     backoff: options?.backoff ?? moduleDefaults?.backoff ?? DEFAULT_RETRY_OPTIONS.backoff,
-    immediateRetries:
-      options?.immediateRetries ?? moduleDefaults?.immediateRetries ?? DEFAULT_RETRY_OPTIONS.immediateRetries,
+    immediateRetries: options?.immediateRetries ?? moduleDefaults?.immediateRetries ?? DEFAULT_RETRY_OPTIONS.immediateRetries,
   };
   const retryable = options?.retryable ?? moduleDefaults?.retryable;
   if (retryable !== undefined) resolved.retryable = retryable;

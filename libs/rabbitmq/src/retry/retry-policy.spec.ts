@@ -388,9 +388,7 @@ describe('RetryPolicy', () => {
     });
 
     it('rejects a schedule the broker cannot hold', () => {
-      expect(() => new RetryPolicy({ maxAttempts: 60, backoff: { type: 'exponential', initialDelay: 1000 } })).toThrow(
-        InvalidOptionsError,
-      );
+      expect(() => new RetryPolicy({ maxAttempts: 60, backoff: { type: 'exponential', initialDelay: 1000 } })).toThrow(InvalidOptionsError);
     });
   });
 });

@@ -59,15 +59,11 @@ describe('validateRetryOptions', () => {
   });
 
   it('rejects a retryOn that is not a non-empty array of classes', () => {
-    expect(validate({ retryOn: TypeError })).toEqual([
-      `${PATH}: retry.retryOn must be an array of error classes (got function TypeError)`,
-    ]);
+    expect(validate({ retryOn: TypeError })).toEqual([`${PATH}: retry.retryOn must be an array of error classes (got function TypeError)`]);
     expect(validate({ retryOn: [] })).toEqual([
       `${PATH}: retry.retryOn is empty, so no error would ever be retried; leave it out, or set maxAttempts: 1 to disable retries`,
     ]);
-    expect(validate({ retryOn: [TypeError, 'RangeError'] })).toEqual([
-      `${PATH}: retry.retryOn[1] must be an error class (got "RangeError")`,
-    ]);
+    expect(validate({ retryOn: [TypeError, 'RangeError'] })).toEqual([`${PATH}: retry.retryOn[1] must be an error class (got "RangeError")`]);
   });
 
   describe('backoff', () => {
@@ -75,12 +71,8 @@ describe('validateRetryOptions', () => {
       expect(validate({ backoff: { type: 'linear', delay: 5 } })).toEqual([
         `${PATH}: retry.backoff.type must be one of 'fixed', 'exponential', 'list' (got "linear")`,
       ]);
-      expect(validate({ backoff: {} })).toEqual([
-        `${PATH}: retry.backoff.type must be one of 'fixed', 'exponential', 'list' (got undefined)`,
-      ]);
-      expect(validate({ backoff: 1000 })).toEqual([
-        `${PATH}: retry.backoff must be an object such as { type: 'exponential', initialDelay: 1000 } (got 1000)`,
-      ]);
+      expect(validate({ backoff: {} })).toEqual([`${PATH}: retry.backoff.type must be one of 'fixed', 'exponential', 'list' (got undefined)`]);
+      expect(validate({ backoff: 1000 })).toEqual([`${PATH}: retry.backoff must be an object such as { type: 'exponential', initialDelay: 1000 } (got 1000)`]);
     });
 
     it.each([
@@ -90,9 +82,7 @@ describe('validateRetryOptions', () => {
       [undefined, 'undefined'],
       ['100', '"100"'],
     ])('rejects the fixed delay %p', (delay, shown) => {
-      expect(validate({ backoff: { type: 'fixed', delay } })).toEqual([
-        `${PATH}: retry.backoff.delay must be a finite number of ms >= 0 (got ${shown})`,
-      ]);
+      expect(validate({ backoff: { type: 'fixed', delay } })).toEqual([`${PATH}: retry.backoff.delay must be a finite number of ms >= 0 (got ${shown})`]);
     });
 
     it('rejects a delay the broker cannot hold', () => {
@@ -102,9 +92,7 @@ describe('validateRetryOptions', () => {
     });
 
     it('checks every exponential field', () => {
-      expect(
-        validate({ backoff: { type: 'exponential', initialDelay: -1, multiplier: 0.5, maxDelay: Infinity, jitter: 1.5 } }),
-      ).toEqual([
+      expect(validate({ backoff: { type: 'exponential', initialDelay: -1, multiplier: 0.5, maxDelay: Infinity, jitter: 1.5 } })).toEqual([
         `${PATH}: retry.backoff.initialDelay must be a finite number of ms >= 0 (got -1)`,
         `${PATH}: retry.backoff.multiplier must be a finite number >= 1 (got 0.5)`,
         `${PATH}: retry.backoff.maxDelay must be a finite number of ms >= 0 (got Infinity)`,
@@ -131,12 +119,8 @@ describe('validateRetryOptions', () => {
     });
 
     it('checks list delays', () => {
-      expect(validate({ backoff: { type: 'list', delays: [] } })).toEqual([
-        `${PATH}: retry.backoff.delays must not be empty: give at least one delay in ms`,
-      ]);
-      expect(validate({ backoff: { type: 'list', delays: 100 } })).toEqual([
-        `${PATH}: retry.backoff.delays must be an array of delays in ms (got 100)`,
-      ]);
+      expect(validate({ backoff: { type: 'list', delays: [] } })).toEqual([`${PATH}: retry.backoff.delays must not be empty: give at least one delay in ms`]);
+      expect(validate({ backoff: { type: 'list', delays: 100 } })).toEqual([`${PATH}: retry.backoff.delays must be an array of delays in ms (got 100)`]);
       expect(validate({ backoff: { type: 'list', delays: [100, -1, 5e9] } })).toEqual([
         `${PATH}: retry.backoff.delays[1] must be a finite number of ms >= 0 (got -1)`,
         `${PATH}: retry.backoff.delays[2] is 5000000000 ms, but RabbitMQ cannot hold a message longer than 4294967295 ms`,
@@ -167,9 +151,7 @@ describe('validateRetryOptions', () => {
     });
 
     it(`rejects a schedule that needs more than ${MAX_DELAY_LEVELS} wait queues`, () => {
-      expect(
-        validate({ maxAttempts: 500, backoff: { type: 'exponential', initialDelay: 1000, multiplier: 1.01, maxDelay: 100_000 } }),
-      ).toEqual([
+      expect(validate({ maxAttempts: 500, backoff: { type: 'exponential', initialDelay: 1000, multiplier: 1.01, maxDelay: 100_000 } })).toEqual([
         `${PATH}: retry.backoff needs more than ${MAX_DELAY_LEVELS} distinct delays (one wait queue each); set backoff.maxDelay, a larger multiplier, less jitter, or fewer maxAttempts`,
       ]);
       const list = Array.from({ length: 150 }, (_, i) => i * 10);
@@ -185,8 +167,6 @@ describe('validateRetryOptions', () => {
   });
 
   it('reports every problem at once', () => {
-    expect(
-      validate({ maxAttempts: 0, immediateRetries: -2, retryOn: [], backoff: { type: 'list', delays: [] } }),
-    ).toHaveLength(4);
+    expect(validate({ maxAttempts: 0, immediateRetries: -2, retryOn: [], backoff: { type: 'list', delays: [] } })).toHaveLength(4);
   });
 });

@@ -48,11 +48,7 @@ export function validateRetryOptions(options: RetryOptions | undefined, path: st
 
   const backoffValid = backoff === undefined || validateBackoff(backoff, report);
   if (problems.length === 0 && backoffValid) {
-    checkSchedule(
-      backoff ?? DEFAULT_RETRY_OPTIONS.backoff,
-      maxAttempts ?? DEFAULT_RETRY_OPTIONS.maxAttempts,
-      report,
-    );
+    checkSchedule(backoff ?? DEFAULT_RETRY_OPTIONS.backoff, maxAttempts ?? DEFAULT_RETRY_OPTIONS.maxAttempts, report);
   }
   return problems;
 }

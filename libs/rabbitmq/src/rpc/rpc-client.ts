@@ -206,7 +206,10 @@ export class RpcClient {
           this.settle(correlationId, new PublishFailedError(exchange, routingKey, refusal.code, refusal.text, true));
         } else {
           report({ accepted: false });
-          this.settle(correlationId, new ConnectionClosedError(this.connectionName, 'while waiting for the reply; the request may or may not have been processed'));
+          this.settle(
+            correlationId,
+            new ConnectionClosedError(this.connectionName, 'while waiting for the reply; the request may or may not have been processed'),
+          );
         }
       });
       try {

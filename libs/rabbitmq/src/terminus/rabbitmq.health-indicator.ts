@@ -84,4 +84,3 @@ export class RabbitMQHealthIndicator {
     return indicator.up({ ...details, roundTripMs: Date.now() - started });
   }
 }
-

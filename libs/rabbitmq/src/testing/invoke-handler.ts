@@ -14,7 +14,8 @@ export interface TestMessage {
 
 /** Builds an amqplib message as a consumer would receive it (JSON body). */
 export function createTestMessage(message: TestMessage = {}): ConsumeMessage {
-  const body = message.payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(message.payload) ? message.payload : Buffer.from(JSON.stringify(message.payload));
+  const body =
+    message.payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(message.payload) ? message.payload : Buffer.from(JSON.stringify(message.payload));
   return {
     content: body,
     fields: {
@@ -42,9 +43,7 @@ export async function invokeHandler<T extends object>(instance: T, method: keyof
   const raw = createTestMessage(message);
   const headers = (raw.properties.headers ?? {}) as Record<string, unknown>;
   const args: unknown[] = [message.payload, raw, headers];
-  const metadata = Reflect.getMetadata(RABBIT_ARGS_METADATA, instance.constructor, method) as
-    | Record<string, { index: number; data?: unknown }>
-    | undefined;
+  const metadata = Reflect.getMetadata(RABBIT_ARGS_METADATA, instance.constructor, method) as Record<string, { index: number; data?: unknown }> | undefined;
   const callback = instance[method] as unknown as (...a: unknown[]) => unknown;
   if (!metadata) return callback.apply(instance, args);
   const factory = new RabbitParamsFactory();
