@@ -108,6 +108,7 @@ describe('handlers whose failures would be lost', () => {
   it('are named in a start-up warning', async () => {
     const bare = uniqueName('dlq.bare');
     const kept = uniqueName('dlq.kept');
+    const requeued = uniqueName('dlq.requeued-quorum');
     @Injectable()
     class Handlers {
       @RabbitSubscribe({ exchange: 'amq.direct', routingKey: bare, queue: bare })
@@ -115,15 +116,20 @@ describe('handlers whose failures would be lost', () => {
 
       @RabbitSubscribe({ exchange: 'amq.direct', routingKey: kept, queue: kept, deadLetter: true })
       kept(): void {}
+
+      // Requeued failures on a quorum queue: the delivery limit (20 by default on RabbitMQ 4) ends them, with nowhere to go.
+      @RabbitSubscribe({ exchange: 'amq.direct', routingKey: requeued, queue: requeued, queueOptions: { type: 'quorum' }, errorBehavior: 'requeue' })
+      requeued(): void {}
     }
     const logger = new CapturingLogger();
     const admin = await BrokerAdmin.connect();
-    admin.track('queue', bare, kept, `${kept}.dlq`);
+    admin.track('queue', bare, kept, `${kept}.dlq`, requeued);
     const app = await createApp({ imports: [RabbitMQModule.forRoot({ uri: AMQP_URL })], providers: [Handlers] }, logger);
     try {
       const warnings = logger.lines.filter((l) => l.includes('is dropped by the broker'));
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toContain('Handlers.bare');
+      expect(warnings).toHaveLength(2);
+      expect(warnings.filter((w) => w.includes('Handlers.bare'))).toHaveLength(1);
+      expect(warnings.find((w) => w.includes('Handlers.requeued'))).toContain('delivery limit');
     } finally {
       await app.close();
       await admin.close();

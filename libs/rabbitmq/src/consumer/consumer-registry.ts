@@ -179,11 +179,19 @@ export class ConsumerRegistry {
   private warnIfFailuresAreDiscarded(routes: HandlerRoute[], queueOptions: QueueOptions): void {
     const hasDlx = queueOptions.deadLetterExchange !== undefined || queueOptions.arguments?.['x-dead-letter-exchange'] !== undefined;
     if (hasDlx) return;
+    const quorum = queueOptions.type === 'quorum' || queueOptions.arguments?.['x-queue-type'] === 'quorum';
     for (const route of routes) {
-      if (route.failure instanceof ErrorBehaviorStrategy && route.errorBehavior === 'dead-letter' && route.descriptor.kind === 'subscribe') {
+      if (!(route.failure instanceof ErrorBehaviorStrategy) || route.descriptor.kind !== 'subscribe') continue;
+      if (route.errorBehavior === 'dead-letter') {
         this.logger.warn(
           `${route.descriptor.name}: a message whose handler fails is dropped by the broker (no dead-letter queue or exchange). ` +
             `Set deadLetter: true (or retry) to keep it, or queueOptions.deadLetterExchange.`,
+        );
+      } else if (route.errorBehavior === 'requeue' && quorum) {
+        // RabbitMQ 4 gives a quorum queue a delivery limit of 20 unless it has one; past it, without a dead-letter exchange, the message is gone.
+        this.logger.warn(
+          `${route.descriptor.name}: a message requeued past the quorum queue's delivery limit (20 by default from RabbitMQ 4.0) is dropped by the broker ` +
+            `(no dead-letter queue or exchange). Set deadLetter: true (or retry) to keep it, or queueOptions.deadLetterExchange.`,
         );
       }
     }
