@@ -113,7 +113,11 @@ export class ConsumerRegistry {
   private find(handlerName: string): QueueConsumer {
     const consumer = this.consumers.find((c) => c.handlerNames.includes(handlerName));
     if (!consumer) {
-      throw new UnknownHandlerError(handlerName, this.options.name, this.consumers.flatMap((c) => c.handlerNames));
+      throw new UnknownHandlerError(
+        handlerName,
+        this.options.name,
+        this.consumers.flatMap((c) => c.handlerNames),
+      );
     }
     return consumer;
   }
