@@ -1,4 +1,5 @@
 import * as net from 'net';
+import * as path from 'path';
 
 /**
  * Records what a contender actually did on the wire, whatever it claims:
@@ -6,7 +7,7 @@ import * as net from 'net';
  * prefetch values, ack mode of its consumers, acks sent.
  *
  * Every contender (Warren included) talks to the broker through amqplib's
- * promise API, so patching the prototypes of `amqplib/lib/channel_model` and
+ * promise API, so patching the prototypes of amqplib's `lib/channel_model.js` and
  * `net.Socket#setNoDelay` (which amqplib calls once per connection) sees all
  * of it. Install the probe before any library is loaded. The benchmark's own
  * helper connection is excluded with `ignoreSocket` / `ignoreChannel`.
@@ -79,8 +80,11 @@ class WireProbe {
       return originalSetNoDelay.call(this, noDelay);
     };
 
+    // amqplib 2 exports only its API entry points; the channel classes are reached by file path
+    // (the same module instance amqplib itself loads, so the patches apply to every channel).
+    const modelPath = path.join(path.dirname(require.resolve('amqplib')), 'lib', 'channel_model.js');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const model = require('amqplib/lib/channel_model') as {
+    const model = require(modelPath) as {
       Channel: { prototype: Record<string, (...args: unknown[]) => unknown> };
       ConfirmChannel: new (...args: unknown[]) => unknown;
     };
