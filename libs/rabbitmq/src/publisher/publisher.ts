@@ -12,6 +12,7 @@ import type { ManagedChannel } from '../connection/managed-channel';
 import { WARREN_HEADERS } from '../message/warren-headers';
 import { DeadlineSweeper } from './deadline-sweeper';
 import { findEncodingProblem } from './publish-encoding';
+import { publishRefusalOf, refusesTheExchange, type PublishRefusal } from './publish-refusal';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -39,14 +40,6 @@ interface PendingPublish {
   timeoutMs: number;
 }
 
-/** How the broker closed a channel (channel.close), when it did. */
-interface ChannelClose {
-  code: number;
-  classId: number;
-  methodId: number;
-  text: string;
-}
-
 /**
  * A nacked message is re-sent after these delays (the last one repeats) until its
  * publish timeout; only then is the nack reported. On RabbitMQ 3.10 a channel whose
@@ -56,9 +49,6 @@ interface ChannelClose {
  * enough, and a channel that nacked is replaced once nothing else is in flight on it.
  */
 const NACK_BACKOFF_MS = [100, 250, 500, 1000, 2000];
-
-/** AMQP reply codes with which the broker refuses a publish for its exchange, not for the message. */
-const EXCHANGE_REFUSALS = new Set([403, 404]);
 
 /**
  * Publishes with publisher confirms. A publish resolves when the broker confirms it
@@ -97,7 +87,7 @@ export class Publisher {
   private retiring: ConfirmChannel | undefined;
   /** Channels amqplib is closing (its confirm callbacks then fail): set before those callbacks run. */
   private readonly closing = new WeakSet<Channel>();
-  private readonly closes = new WeakMap<Channel, ChannelClose>();
+  private readonly refusals = new WeakMap<Channel, PublishRefusal>();
   private resendTimer?: NodeJS.Timeout;
   private draining = false;
   private stopped = false;
@@ -227,10 +217,9 @@ export class Publisher {
 
   /** Records how the broker closed a channel, and that it is closing, before amqplib fails its confirm callbacks. */
   private watch(channel: Channel): void {
-    channel.on('error', (error: Error & Partial<ChannelClose>) => {
-      if (typeof error.code === 'number') {
-        this.closes.set(channel, { code: error.code, classId: error.classId ?? 0, methodId: error.methodId ?? 0, text: error.message });
-      }
+    channel.on('error', (error: unknown) => {
+      const refusal = publishRefusalOf(error);
+      if (refusal) this.refusals.set(channel, refusal);
     });
     channel.prependListener('close', () => this.closing.add(channel));
     channel.on('return', (message: Message) => this.onReturn(channel, message));
@@ -370,9 +359,8 @@ export class Publisher {
   }
 
   /** The broker closed this channel because of a basic.publish (class 60, method 40). */
-  private publishRefusal(channel: Channel): ChannelClose | undefined {
-    const close = this.closes.get(channel);
-    return close && close.classId === 60 && close.methodId === 40 ? close : undefined;
+  private publishRefusal(channel: Channel): PublishRefusal | undefined {
+    return this.refusals.get(channel);
   }
 
   // --- The probe: one message at a time, alone on its channel --------------------------
@@ -464,7 +452,7 @@ export class Publisher {
       return;
     }
     this.settle(pending, new PublishFailedError(pending.exchange, pending.routingKey, refusal.code, refusal.text, true));
-    if (EXCHANGE_REFUSALS.has(refusal.code)) {
+    if (refusesTheExchange(refusal)) {
       this.unproven = this.unproven.filter((other) => {
         if (other.exchange !== pending.exchange || other.done) return true;
         this.settle(other, new PublishFailedError(other.exchange, other.routingKey, refusal.code, refusal.text, false));

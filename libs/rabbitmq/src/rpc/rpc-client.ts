@@ -12,6 +12,7 @@ import { RpcReplyInvalidError } from '../errors/rpc-reply-invalid.error';
 import { RpcTimeoutError } from '../errors/rpc-timeout.error';
 import { UnroutableMessageError } from '../errors/unroutable-message.error';
 import { findEncodingProblem } from '../publisher/publish-encoding';
+import { publishRefusalOf, refusesTheExchange, type PublishRefusal } from '../publisher/publish-refusal';
 import type { Serializer } from '../message/serializer';
 import { WARREN_HEADERS } from '../message/warren-headers';
 
@@ -28,7 +29,7 @@ interface PendingCall {
 }
 
 /** How a first request of its kind went: accepted by the broker, refused (with the broker's code), or neither. */
-type ProbeOutcome = { accepted: true } | { accepted: false; refusal?: { code: number; text: string } };
+type ProbeOutcome = { accepted: true } | { accepted: false; refusal?: PublishRefusal };
 
 /** A request ready to send: body and properties built by the caller. */
 export interface OutgoingRequest {
@@ -38,9 +39,6 @@ export interface OutgoingRequest {
   options: Options.Publish;
   timeoutMs: number;
 }
-
-/** AMQP reply codes with which the broker refuses a publish for its exchange, not for the message. */
-const EXCHANGE_REFUSALS = new Set([403, 404]);
 
 /**
  * Requests over direct reply-to: one channel consumes `amq.rabbitmq.reply-to`
@@ -151,7 +149,7 @@ export class RpcClient {
     for (let inFlight = this.probes.get(kind); inFlight !== undefined; inFlight = this.probes.get(kind)) {
       const outcome = await inFlight;
       if (this.proven.has(kind)) return this.requestShared(request);
-      if (!outcome.accepted && outcome.refusal && EXCHANGE_REFUSALS.has(outcome.refusal.code)) {
+      if (!outcome.accepted && outcome.refusal && refusesTheExchange(outcome.refusal)) {
         throw new PublishFailedError(request.exchange, request.routingKey, outcome.refusal.code, outcome.refusal.text, false);
       }
     }
@@ -182,10 +180,9 @@ export class RpcClient {
     } catch {
       throw new ConnectionClosedError(this.connectionName, 'before the request was sent');
     }
-    let refusal: { code: number; text: string } | undefined;
-    channel.on('error', (error: Error & { code?: unknown; classId?: unknown; methodId?: unknown }) => {
-      // The broker closed the channel because of this basic.publish (class 60, method 40).
-      if (typeof error.code === 'number' && error.classId === 60 && error.methodId === 40) refusal = { code: error.code, text: error.message };
+    let refusal: PublishRefusal | undefined;
+    channel.on('error', (error: unknown) => {
+      refusal ??= publishRefusalOf(error);
     });
     channel.on('return', (message: Message) => this.onReturn(message));
     try {
