@@ -11,11 +11,11 @@ const LAYERS: ReadonlyArray<{ layer: number; name: string; folders: string[] }> 
   { layer: 1, name: 'connection', folders: ['connection'] },
   { layer: 2, name: 'transport', folders: ['topology', 'publisher', 'rpc'] },
   { layer: 3, name: 'consumer', folders: ['consumer'] },
-  { layer: 4, name: 'features', folders: ['retry', 'dedup', 'dead-letter', 'reliability', 'observability'] },
+  { layer: 4, name: 'features', folders: ['retry', 'dedup', 'dead-letter', 'reliability', 'observability', 'stream'] },
   { layer: 5, name: 'facade', folders: ['facade'] },
   // `(root)`: rabbitmq.module.ts, rabbitmq-core.module.ts, the lifecycle service, tokens, features.ts.
   { layer: 6, name: 'module', folders: ['(root)', 'decorators', 'discovery'] },
-  { layer: 7, name: 'entry points', folders: ['redis', 'terminus', 'prometheus', 'opentelemetry', 'microservices', 'testing'] },
+  { layer: 7, name: 'entry points', folders: ['redis', 'terminus', 'prometheus', 'opentelemetry', 'microservices', 'testing', 'dashboard', 'outbox'] },
   // The public barrel: nothing inside src/ imports it.
   { layer: 8, name: 'public API', folders: ['index.ts'] },
 ];
@@ -153,17 +153,17 @@ describe('retry, dedup and redis module boundaries', () => {
     expect(forbidden).toEqual([]);
   });
 
-  it('load ioredis at runtime only from redis-dedup.store.ts', () => {
+  it('load ioredis at runtime only from the Redis stores', () => {
     const loaders = closure(files)
       .filter((file) => {
         const text = readFileSync(file, 'utf8');
         return /^import\s+\{[^}]*\}\s+from\s+'ioredis'/m.test(text) || /require\(['"]ioredis['"]\)/.test(text);
       })
       .map((file) => relative(SRC, file).split(sep).join('/'));
-    expect(loaders).toEqual(['dedup/redis-dedup.store.ts']);
+    expect(loaders.sort()).toEqual(['dedup/redis-dedup.store.ts', 'stream/redis-offset.store.ts']);
   });
 
-  it('the dedup barrel works without ioredis installed; the redis entry point exports the store', () => {
+  it('the dedup barrel works without ioredis installed; the redis entry point exports the stores', () => {
     jest.isolateModules(() => {
       jest.doMock('ioredis', () => {
         throw new Error('ioredis must not be loaded by @warren/rabbitmq');
@@ -178,7 +178,7 @@ describe('retry, dedup and redis module boundaries', () => {
     jest.dontMock('ioredis');
     jest.isolateModules(() => {
       const redis = require('./redis') as Record<string, unknown>;
-      expect(Object.keys(redis)).toEqual(['RedisDedupStore']);
+      expect(Object.keys(redis).sort()).toEqual(['RedisDedupStore', 'RedisStreamOffsetStore']);
     });
   });
 });

@@ -6,6 +6,9 @@ import { RabbitMQExplorer } from './discovery/rabbitmq.explorer';
 import { InvalidOptionsError } from './errors/invalid-options.error';
 import { DEFAULT_CONNECTION_NAME } from './options/resolve-options';
 import type { RabbitHandlerConfig } from './options/rabbitmq-options.interface';
+import { resolveHandlerConfig } from './options/golevelup-names';
+import { toInvalidOptions } from './options/option-shape';
+import type { DiscoveredHandler } from './discovery/rabbitmq.explorer';
 
 /**
  * Starts and stops handlers for every connection of the application: after
@@ -67,30 +70,48 @@ export class RabbitMQLifecycle implements OnApplicationBootstrap, OnModuleDestro
       );
     }
     const problems: string[] = [];
+    const unknownOptions: Array<{ path: string; didYouMean?: string }> = [];
     for (const connection of connections) {
       const names = new Set(handlers.filter((h) => (h.connection ?? DEFAULT_CONNECTION_NAME) === connection.name).map((h) => h.name));
       for (const name of Object.keys(connection.options.handlers)) {
-        if (!names.has(name)) {
+        if (!names.has(name) && name !== connection.options.defaultHandler) {
           problems.push(
             `connection '${connection.name}': handlers.${name} overrides no handler of this connection (known: ${[...names].join(', ') || 'none'})`,
           );
         }
       }
     }
-    if (problems.length > 0) throw new InvalidOptionsError(problems);
+    const resolved = new Map<AmqpConnection, DiscoveredHandler[]>();
+    for (const connection of connections) {
+      const mine = handlers
+        .filter((h) => (h.connection ?? DEFAULT_CONNECTION_NAME) === connection.name)
+        .map((h) => this.resolve(connection, h, problems, unknownOptions));
+      resolved.set(connection, mine);
+    }
+    if (problems.length > 0) throw new InvalidOptionsError(problems, unknownOptions);
     await Promise.all(
-      connections
-        .filter((connection) => connection.options.registerHandlers)
-        .map((connection) => {
-          const mine = handlers
-            .filter((h) => (h.connection ?? DEFAULT_CONNECTION_NAME) === connection.name)
-            .map((h) => {
-              const override = connection.options.handlers[h.name];
-              return override ? { ...h, config: mergeHandlerConfig(h.config, override) } : h;
-            });
-          return connection.registerHandlers(mine);
-        }),
+      connections.filter((connection) => connection.options.registerHandlers).map((connection) => connection.registerHandlers(resolved.get(connection) ?? [])),
     );
+  }
+
+  /** A handler's options: decorator, module-level override (its own, or `defaultHandler`'s), checked and in Warren's names. */
+  private resolve(
+    connection: AmqpConnection,
+    handler: DiscoveredHandler,
+    problems: string[],
+    unknownOptions: Array<{ path: string; didYouMean?: string }>,
+  ): DiscoveredHandler {
+    const { handlers, defaultHandler, serializer, defaultChannel, queues } = connection.options;
+    const override = handlers[handler.name] ?? (defaultHandler === undefined ? undefined : handlers[defaultHandler]);
+    const merged = override ? mergeHandlerConfig(handler.config, override) : handler.config;
+    const queueConsumerTags = new Map(queues.filter((q) => q.consumerTag !== undefined).map((q) => [q.name, q.consumerTag as string]));
+    const { config, problems: found } = resolveHandlerConfig(merged, { serializer, defaultChannel, queueConsumerTags });
+    if (found.length > 0) {
+      const report = toInvalidOptions(found, `connection '${connection.name}': handler ${handler.name}: `);
+      problems.push(...report.messages);
+      unknownOptions.push(...report.unknown);
+    }
+    return { ...handler, config };
   }
 
   async onModuleDestroy(): Promise<void> {

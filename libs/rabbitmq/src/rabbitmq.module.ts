@@ -5,12 +5,17 @@ import { InvalidOptionsError } from './errors/invalid-options.error';
 import type { RabbitMQModuleOptions } from './options/rabbitmq-options.interface';
 import { DEFAULT_CONNECTION_NAME, resolveOptions } from './options/resolve-options';
 import { RabbitMQCoreModule } from './rabbitmq-core.module';
-import { getConnectionToken } from './rabbitmq.tokens';
+import { getConnectionToken, getOptionsToken } from './rabbitmq.tokens';
 import { installFeatures } from './features';
 
 /** Builds options for `forRootAsync({ useClass })` / `useExisting`. */
 export interface RabbitMQOptionsFactory {
   createRabbitMQOptions(): RabbitMQModuleOptions | Promise<RabbitMQModuleOptions>;
+}
+
+/** golevelup's options factory: `create()` instead of `createRabbitMQOptions()`. Accepted by useClass / useExisting too. */
+export interface GolevelupOptionsFactory {
+  create(): RabbitMQModuleOptions | Promise<RabbitMQModuleOptions>;
 }
 
 /** `forRoot` options: one connection, plus whether the module is global. */
@@ -27,11 +32,9 @@ export interface RabbitMQModuleAsyncOptions extends Pick<ModuleMetadata, 'import
   global?: boolean;
   useFactory?: (...args: any[]) => RabbitMQModuleOptions | Promise<RabbitMQModuleOptions>;
   inject?: Array<InjectionToken | OptionalFactoryDependency>;
-  useClass?: Type<RabbitMQOptionsFactory>;
-  useExisting?: Type<RabbitMQOptionsFactory>;
+  useClass?: Type<RabbitMQOptionsFactory | GolevelupOptionsFactory>;
+  useExisting?: Type<RabbitMQOptionsFactory | GolevelupOptionsFactory>;
 }
-
-const optionsToken = (name: string): string => `warren:options:${name}`;
 
 /**
  * The RabbitMQ module. One `forRoot` per connection; each is global by default.
@@ -43,17 +46,36 @@ const optionsToken = (name: string): string => `warren:options:${name}`;
  */
 @Module({})
 export class RabbitMQModule {
-  static forRoot(options: RabbitMQModuleRootOptions): DynamicModule {
+  /**
+   * One connection. golevelup's older form, `forRoot(RabbitMQModule, options)`, is accepted too; and, as
+   * there, `undefined` options register no connection (AmqpConnection is then injected as `undefined`).
+   */
+  static forRoot(options: RabbitMQModuleRootOptions): DynamicModule;
+  static forRoot(module: typeof RabbitMQModule, options: RabbitMQModuleRootOptions | undefined): DynamicModule;
+  static forRoot(first: RabbitMQModuleRootOptions | typeof RabbitMQModule, second?: RabbitMQModuleRootOptions): DynamicModule {
+    const options = typeof first === 'function' ? second : first;
+    if (options === undefined) {
+      return {
+        module: RabbitMQModule,
+        global: true,
+        imports: [RabbitMQCoreModule],
+        providers: [{ provide: getConnectionToken(), useValue: undefined }],
+        exports: [getConnectionToken()],
+      };
+    }
     const { global, ...connectionOptions } = options;
     const name = options.name ?? DEFAULT_CONNECTION_NAME;
-    return this.build(name, global ?? true, [{ provide: optionsToken(name), useValue: connectionOptions }], []);
+    return this.build(name, global ?? true, [{ provide: getOptionsToken(name), useValue: connectionOptions }], []);
   }
 
-  static forRootAsync(options: RabbitMQModuleAsyncOptions): DynamicModule {
+  static forRootAsync(options: RabbitMQModuleAsyncOptions): DynamicModule;
+  static forRootAsync(module: typeof RabbitMQModule, options: RabbitMQModuleAsyncOptions): DynamicModule;
+  static forRootAsync(first: RabbitMQModuleAsyncOptions | typeof RabbitMQModule, second?: RabbitMQModuleAsyncOptions): DynamicModule {
+    const options = (typeof first === 'function' ? second : first) ?? {};
     const name = options.name ?? DEFAULT_CONNECTION_NAME;
     const providers: Provider[] = [];
     if (options.useFactory) {
-      providers.push({ provide: optionsToken(name), useFactory: options.useFactory, inject: options.inject ?? [] });
+      providers.push({ provide: getOptionsToken(name), useFactory: options.useFactory, inject: options.inject ?? [] });
     } else {
       const factoryClass = options.useClass ?? options.useExisting;
       if (!factoryClass) {
@@ -61,12 +83,39 @@ export class RabbitMQModule {
       }
       if (options.useClass) providers.push({ provide: options.useClass, useClass: options.useClass });
       providers.push({
-        provide: optionsToken(name),
-        useFactory: (factory: RabbitMQOptionsFactory) => factory.createRabbitMQOptions(),
+        provide: getOptionsToken(name),
+        useFactory: (factory: RabbitMQOptionsFactory | GolevelupOptionsFactory) =>
+          'createRabbitMQOptions' in factory ? factory.createRabbitMQOptions() : factory.create(),
         inject: [factoryClass],
       });
     }
     return this.build(name, options.global ?? true, providers, options.imports ?? []);
+  }
+
+  /**
+   * Makes a connection built outside Nest (`new AmqpConnection(options)`, golevelup's way) injectable and
+   * runs the decorated handlers on it. The connection is connected here if `init()` has not been called,
+   * and closed with the application.
+   */
+  static attach(connection: AmqpConnection, options: { global?: boolean } = {}): DynamicModule {
+    const token = getConnectionToken(connection.name);
+    const provider: Provider = {
+      provide: token,
+      useFactory: async (registry: AmqpConnectionRegistry): Promise<AmqpConnection> => {
+        installFeatures(connection);
+        registry.add(connection);
+        if (connection.status === 'connecting' && !connection.isStarted) await connection.init();
+        return connection;
+      },
+      inject: [AmqpConnectionRegistry],
+    };
+    return {
+      module: RabbitMQModule,
+      global: options.global ?? true,
+      imports: [RabbitMQCoreModule],
+      providers: [provider],
+      exports: [token, RabbitMQCoreModule],
+    };
   }
 
   private static build(name: string, global: boolean, optionProviders: Provider[], imports: NonNullable<ModuleMetadata['imports']>): DynamicModule {
@@ -93,14 +142,14 @@ export class RabbitMQModule {
         }
         return connection;
       },
-      inject: [optionsToken(name), AmqpConnectionRegistry],
+      inject: [getOptionsToken(name), AmqpConnectionRegistry],
     };
     return {
       module: RabbitMQModule,
       global,
       imports: [RabbitMQCoreModule, ...imports],
       providers: [...optionProviders, connectionProvider],
-      exports: [token, RabbitMQCoreModule],
+      exports: [token, getOptionsToken(name), RabbitMQCoreModule],
     };
   }
 }

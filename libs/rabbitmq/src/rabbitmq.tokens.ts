@@ -11,3 +11,16 @@ export function getConnectionToken(name: string = DEFAULT_CONNECTION_NAME): stri
 export function InjectAmqpConnection(name: string = DEFAULT_CONNECTION_NAME): ParameterDecorator & PropertyDecorator {
   return Inject(getConnectionToken(name));
 }
+
+/** The injection token of a connection's options, as given to forRoot (or returned by forRootAsync's factory). */
+export function getOptionsToken(name: string = DEFAULT_CONNECTION_NAME): string {
+  return `warren:options:${name}`;
+}
+
+/** golevelup's token of the default connection's options. */
+export const RABBIT_CONFIG_TOKEN = getOptionsToken();
+
+/** Injects a connection's options as given (golevelup's `@InjectRabbitMQConfig()`; named connections: pass the name). */
+export function InjectRabbitMQConfig(name: string = DEFAULT_CONNECTION_NAME): ParameterDecorator & PropertyDecorator {
+  return Inject(getOptionsToken(name));
+}

@@ -18,7 +18,7 @@ import { settleWithin } from './settle-within';
  */
 export class ConnectionHost {
   readonly status$ = new BehaviorSubject<ConnectionStatus>('connecting');
-  private manager?: AmqpConnectionManager;
+  private connectionManager?: AmqpConnectionManager;
   private readonly channels: ManagedChannel[] = [];
   private readonly topology: ManagedChannel;
   private current?: ChannelModel;
@@ -64,6 +64,16 @@ export class ConnectionHost {
     return this.isBlocked ? this.blocked : undefined;
   }
 
+  /** True once `start()` was called (connected or not since). */
+  get isStarted(): boolean {
+    return this.connectionManager !== undefined;
+  }
+
+  /** amqp-connection-manager's connection manager, once started. */
+  get manager(): AmqpConnectionManager | undefined {
+    return this.connectionManager;
+  }
+
   /** The raw amqplib connection while connected. */
   get connection(): ChannelModel | undefined {
     return this.current;
@@ -104,7 +114,7 @@ export class ConnectionHost {
         clientProperties: { connection_name: this.options.connectionName },
       },
     });
-    this.manager = manager;
+    this.connectionManager = manager;
     let lastError: Error | undefined;
     let refused = false;
     let tlsFailed = false;
@@ -114,6 +124,7 @@ export class ConnectionHost {
       lastError = err;
       refused ||= isAccessRefused(err);
       tlsFailed ||= isTlsFailure(err);
+      if (!this.options.logConnectFailures) return;
       const where = typeof url === 'string' ? maskUrl(url) : this.masked.join(', ');
       this.logger.warn(`Connection '${this.name}' to ${where} failed: ${maskText(err?.message ?? String(err))}`);
     });
@@ -125,10 +136,18 @@ export class ConnectionHost {
     // Wrong credentials or certificates do not fix themselves: fail at once rather than retry until the timeout.
     const outcome = await this.waitForFirstConnect(this.options.initTimeout, () => refused || tlsFailed);
     if (outcome === 'connected') return;
+    const reason: ConnectionFailureReason = refused ? 'access-refused' : tlsFailed ? 'tls' : outcome === 'timeout' ? 'timeout' : 'unreachable';
+    if (!this.options.rejectOnInitFailure) {
+      // connectionInitOptions.reject: false — start anyway and keep trying; channels are set up once connected.
+      this.logger.warn(
+        `Connection '${this.name}' not connected within ${this.options.initTimeout} ms (${reason}); starting anyway and retrying in the background ` +
+          `(connectionInitOptions.reject: false)`,
+      );
+      return;
+    }
     // The manager's close waits for an attempt still in its handshake (a broker that accepts but
     // never answers) until the socket times out: fail on time and let the close finish behind.
     await settleWithin(this.close(), 250);
-    const reason: ConnectionFailureReason = refused ? 'access-refused' : tlsFailed ? 'tls' : outcome === 'timeout' ? 'timeout' : 'unreachable';
     throw new ConnectionFailedError(this.name, this.masked, reason, this.options.initTimeout, maskError(lastError));
   }
 
@@ -145,14 +164,14 @@ export class ConnectionHost {
     const connection = this.current;
     const graceful = (async () => {
       await Promise.all([this.topology, ...this.channels].map((c) => c.close()));
-      await this.manager?.close().catch(() => undefined);
+      await this.connectionManager?.close().catch(() => undefined);
     })();
     const waitMs = Math.max(deadline - Date.now(), MIN_CLOSE_GRACE_MS);
     if (!(await settleWithin(graceful, waitMs))) {
       const why = blocked === undefined ? 'the broker did not answer the close' : `the broker blocks this connection (${blocked}) and reads nothing from it`;
       this.logger.warn(`Connection '${this.name}': ${why} by the shutdown deadline (shutdownTimeout ${this.options.shutdownTimeout} ms); closing its socket`);
       // The manager may still be waiting on a channel: stop its reconnecting now (idempotent).
-      void this.manager?.close().catch(() => undefined);
+      void this.connectionManager?.close().catch(() => undefined);
       if (connection) await settleWithin(destroySocket(connection), SOCKET_CLOSE_WAIT_MS);
     }
     this.current = undefined;
@@ -220,7 +239,7 @@ export class ConnectionHost {
     for (const channel of [this.topology, ...this.channels]) channel.connectionLost();
     if (this.status$.value === 'closed') return;
     const reason = error instanceof Error ? `: ${maskText(error.message)}` : '';
-    this.logger.warn(`Connection '${this.name}' lost${reason}; reconnecting`);
+    if (this.options.logDisconnects) this.logger.warn(`Connection '${this.name}' lost${reason}; reconnecting`);
     this.status$.next('disconnected');
   }
 }

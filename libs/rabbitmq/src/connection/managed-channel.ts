@@ -65,6 +65,11 @@ export class ManagedChannel {
     return this.current !== undefined;
   }
 
+  /** The basic.qos prefetch count set on every new channel; undefined: none (unlimited). */
+  get prefetch(): number | undefined {
+    return this.options.prefetch;
+  }
+
   /** Adds a setup; when the channel is open it runs at once on it. */
   async addSetup(setup: ChannelSetup): Promise<void> {
     this.setups.push(setup);
@@ -111,6 +116,8 @@ export class ManagedChannel {
       return;
     }
     let lost = false;
+    // A shared channel carries one consumer (and its close listener) per handler on it.
+    channel.setMaxListeners(0);
     channel.on('error', (error: Error) => this.logger.debug(`channel ${this.name}: ${error.message}`));
     channel.once('close', () => {
       lost = true;
@@ -185,10 +192,12 @@ export class ManagedChannel {
   }
 
   /** Closes the current channel and opens a new one (e.g. after the broker cancelled a consumer). */
-  recycle(): void {
+  /** Closes the channel (a new one opens by itself); resolves once the broker has closed it. */
+  recycle(): Promise<void> {
     const channel = this.current;
-    if (channel) void channel.close().catch(() => undefined);
-    else this.scheduleReopen();
+    if (channel) return channel.close().catch(() => undefined);
+    this.scheduleReopen();
+    return Promise.resolve();
   }
 
   private async runSetup(setup: ChannelSetup, channel: Channel): Promise<void> {

@@ -1,22 +1,33 @@
 import { Logger } from '@nestjs/common';
-import type { ConsumeMessage } from 'amqplib';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { ConnectionClosedError } from '../errors/connection-closed.error';
 import type { ConnectionHost } from '../connection/connection-host';
 import type { ManagedChannel } from '../connection/managed-channel';
-import type { BindingConfig, QueueOptions, RabbitHandlerConfig } from '../options/rabbitmq-options.interface';
+import type { BindingConfig, PartitionOptions, QueueOptions, RabbitHandlerConfig } from '../options/rabbitmq-options.interface';
+import { PARTITION_HEADER, partitionExchangeName, partitionQueueName, slotsOfPartition } from '../message/partition';
 import type { ResolvedOptions } from '../options/resolve-options';
 import type { TopologyDeclarer } from '../topology/topology-declarer';
 import { requeuedCopyOptions } from '../message/requeued-copy';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { validateQueueOptions } from '../options/validate-queue-options';
+import { isQuorum } from '../topology/queue-arguments';
 import { UnknownHandlerError } from '../errors/unknown-handler.error';
 import type { DeliveryTelemetry } from './delivery-telemetry';
 import type { FeatureHost } from './feature-host';
 import { ErrorBehaviorStrategy } from './error-behavior.strategy';
+import { ErrorHandlerStrategy } from './error-handler.strategy';
+import { normalizeErrorBehavior } from '../options/golevelup-names';
 import { emptyStats, type HandlerStats } from './handler-stats';
 import type { HandlerDescriptor } from './handler-descriptor';
 import type { HandlerRoute } from './handler-route';
 import { MessageDispatcher } from './message-dispatcher';
 import { QueueConsumer, type QueueSetup } from './queue-consumer';
+import { DEFAULT_PARTITION_HEARTBEAT_MS, validatePartitions } from './validate-partitions';
+import { PartitionGroup } from './partition-group';
+import { StreamReader } from './stream-reader';
+import { validateStream } from './validate-stream';
 import { compileTopicPattern } from './topic-pattern';
+import { resolveBatch, validateBatch } from './batch-options';
 
 /** What a feature adds to one handler's route. */
 export interface RouteEnhancement {
@@ -45,6 +56,9 @@ export class ConsumerRegistry {
   private readonly logger: Logger;
   private readonly consumers: QueueConsumer[] = [];
   private readonly sharedChannels = new Map<string, ManagedChannel>();
+  private readonly groups: PartitionGroup[] = [];
+  /** Set as stop() begins: a consumer added after that would consume on and never be drained. */
+  private stopping = false;
   readonly dispatcher: MessageDispatcher;
 
   constructor(
@@ -60,6 +74,11 @@ export class ConsumerRegistry {
     this.dispatcher = new MessageDispatcher(options.maxMessageSize, options.name, telemetry);
   }
 
+  /** The partition groups of partitioned handlers, for inspection. */
+  get partitionGroups(): readonly PartitionGroup[] {
+    return this.groups;
+  }
+
   /** Consumers by queue, for inspection. */
   get all(): readonly QueueConsumer[] {
     return this.consumers;
@@ -67,21 +86,101 @@ export class ConsumerRegistry {
 
   /** Registers handlers; when connected, resolves once their queues are declared and consumed (or `timeoutMs` passed). */
   async register(handlers: HandlerDescriptor[], timeoutMs: number): Promise<void> {
-    const problems = handlers.flatMap((handler) => this.enhancers.flatMap((enhancer) => enhancer.validate?.(handler) ?? []));
+    const groups = this.group(handlers);
+    const problems = handlers.flatMap((handler) => [
+      ...validateQueueOptions(handler.config.queueOptions, handler.name),
+      ...validatePartitions(handler, handlers),
+      ...validateStream(handler),
+      ...this.enhancers.flatMap((enhancer) => enhancer.validate?.(handler) ?? []),
+    ]);
+    for (const group of groups) problems.push(...group.flatMap((handler) => validateBatch(handler, this.options, group.length > 1)));
+    const taken = new Set(this.consumers.flatMap((c) => c.handlerNames));
+    for (const handler of handlers) {
+      const { partitions, stream, batch, batchOptions } = handler.config;
+      if ((batch !== undefined || batchOptions !== undefined) && (partitions !== undefined || stream !== undefined)) {
+        problems.push(`${handler.name}: batch consume does not combine with ${partitions !== undefined ? 'partitions' : 'stream'}; drop one of them`);
+      }
+      if (taken.has(handler.name)) problems.push(`${handler.name}: a consumer of this name was already added at run time; give one of them another name`);
+    }
     if (problems.length > 0) throw new InvalidOptionsError(problems.map((p) => `connection '${this.options.name}': ${p}`));
+    const before = this.consumers.length;
+    for (const group of groups) {
+      if (group[0].config.partitions !== undefined) this.createPartitionedConsumers(group[0]);
+      else this.createConsumer(group);
+    }
+    if (this.host.isConnected) {
+      await Promise.all(this.consumers.slice(before).map((consumer) => consumer.channel.waitUntilOpen(timeoutMs)));
+    }
+  }
+
+  /**
+   * Adds one handler at run time, on a consumer of its own. Rejects with InvalidOptionsError (nothing added)
+   * when its options cannot work or its name is taken; when connected, resolves once its queue is declared and
+   * consumed, and rejects with the setup's error (nothing left behind) if that fails. While disconnected it
+   * resolves at once and starts consuming on reconnect, as every consumer does. Once stop() has begun it
+   * rejects with ConnectionClosedError and opens nothing on the broker.
+   */
+  async add(handler: HandlerDescriptor, timeoutMs: number): Promise<QueueConsumer> {
+    if (this.stopping) {
+      throw new ConnectionClosedError(
+        this.options.name,
+        `before consumer '${handler.name}' could be added: the application is shutting down and its consumers are being drained. ` +
+          'Add consumers while the application runs, not from a shutdown hook',
+      );
+    }
+    const problems = [
+      ...validateQueueOptions(handler.config.queueOptions, handler.name),
+      ...validateStream(handler),
+      ...this.enhancers.flatMap((enhancer) => enhancer.validate?.(handler) ?? []),
+      ...validateBatch(handler, this.options, false),
+    ];
+    if (handler.config.partitions !== undefined) {
+      problems.push(`${handler.name}: partitions are declared with a decorated handler (@RabbitSubscribe({ partitions })), not added at run time`);
+    }
+    if (this.consumers.some((c) => c.handlerNames.includes(handler.name))) {
+      problems.push(`${handler.name}: a consumer of this name exists already on this connection; give it another name (or cancel the other first)`);
+    }
+    if (problems.length > 0) throw new InvalidOptionsError(problems.map((p) => `connection '${this.options.name}': ${p}`));
+    const { consumer, added } = this.createConsumer([handler]);
+    if (!this.host.isConnected) return consumer;
+    // On a shared channel that is open, the setup runs (or fails) inside addSetup; on a channel of its own, once it opens.
+    await added;
+    await consumer.channel.waitUntilOpen(timeoutMs);
+    const failure = consumer.tag === undefined ? consumer.channel.setupError : undefined;
+    if (failure !== undefined) {
+      await this.remove(consumer, timeoutMs);
+      throw failure;
+    }
+    return consumer;
+  }
+
+  /** Stops a consumer added at run time, waits (up to `timeoutMs`) for its handlers in flight, and forgets it. Returns how many were still running. */
+  async remove(consumer: QueueConsumer, timeoutMs: number): Promise<number> {
+    const stillRunning = await consumer.stop(timeoutMs);
+    if (stillRunning > 0) {
+      this.logger.warn(
+        `${consumer.handlerNames.join(', ')}: ${stillRunning} handler(s) still running after ${timeoutMs} ms; their messages return to the queue unacked`,
+      );
+    }
+    const index = this.consumers.indexOf(consumer);
+    if (index >= 0) this.consumers.splice(index, 1);
+    if ([...this.sharedChannels.values()].includes(consumer.channel)) consumer.channel.removeSetup(consumer.setup);
+    else await this.host.removeChannel(consumer.channel);
+    return stillRunning;
+  }
+
+  /** Handlers grouped by queue: handlers of one named queue share its consumer. */
+  private group(handlers: HandlerDescriptor[]): HandlerDescriptor[][] {
     const groups = new Map<string, HandlerDescriptor[]>();
     let anonymous = 0;
     for (const handler of handlers) {
-      const key = handler.config.queue ? `q:${handler.config.queue}` : `anon:${anonymous++}`;
+      // A stream reader has its own consumer (and position), even on a queue other handlers read.
+      const key = handler.config.stream !== undefined ? `stream:${handler.name}` : handler.config.queue ? `q:${handler.config.queue}` : `anon:${anonymous++}`;
       const group = groups.get(key);
       if (group) group.push(handler);
       else groups.set(key, [handler]);
     }
-    const created: QueueConsumer[] = [];
-    for (const group of groups.values()) created.push(this.createConsumer(group));
-    if (this.host.isConnected) {
-      await Promise.all(created.map((consumer) => consumer.channel.waitUntilOpen(timeoutMs)));
-    }
+    return [...groups.values()];
   }
 
   /** Counters per handler name. */
@@ -93,16 +192,19 @@ export class ConsumerRegistry {
     return result;
   }
 
+  /** Every consumer of a handler: one, or one per partition of a partitioned handler. */
   async cancel(handlerName: string): Promise<void> {
-    await this.find(handlerName).cancel();
+    await Promise.all(this.findAll(handlerName).map((consumer) => consumer.cancel()));
   }
 
   async resume(handlerName: string): Promise<void> {
-    await this.find(handlerName).resume();
+    await Promise.all(this.findAll(handlerName).map((consumer) => consumer.resume()));
   }
 
-  /** Cancels every consumer, then waits for handlers in flight. */
+  /** Refuses consumers added from now on, cancels every consumer, then waits for handlers in flight. */
   async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    for (const group of this.groups) group.stop();
     const stillRunning = await Promise.all(this.consumers.map((consumer) => consumer.stop(timeoutMs)));
     const total = stillRunning.reduce((a, b) => a + b, 0);
     if (total > 0) {
@@ -110,8 +212,20 @@ export class ConsumerRegistry {
     }
   }
 
+  /** Tags of the consumers consuming now. */
+  tags(): string[] {
+    return this.consumers.map((c) => c.currentTag).filter((tag): tag is string => tag !== undefined);
+  }
+
+  /** The consumers of a handler by its name (all its partitions), or (golevelup's way) the one with that consumer tag. */
+  private findAll(handlerName: string): QueueConsumer[] {
+    const named = this.consumers.filter((c) => c.handlerNames.includes(handlerName));
+    return named.length > 0 ? named : [this.find(handlerName)];
+  }
+
+  /** The consumer of a handler, by handler name or (golevelup's way) by consumer tag. */
   private find(handlerName: string): QueueConsumer {
-    const consumer = this.consumers.find((c) => c.handlerNames.includes(handlerName));
+    const consumer = this.consumers.find((c) => c.handlerNames.includes(handlerName)) ?? this.consumers.find((c) => c.hasTag(handlerName));
     if (!consumer) {
       throw new UnknownHandlerError(
         handlerName,
@@ -122,11 +236,13 @@ export class ConsumerRegistry {
     return consumer;
   }
 
-  private createConsumer(handlers: HandlerDescriptor[]): QueueConsumer {
-    const first = handlers[0].config;
-    const queue = first.queue || undefined;
+  /** The routes of a queue's handlers with every feature applied, the topology the features add, and the queue's options. */
+  private enhancedRoutes(
+    handlers: HandlerDescriptor[],
+    queue: string | undefined,
+  ): { routes: HandlerRoute[]; extraSetup: QueueSetup[]; queueOptions: QueueOptions } {
     const extraSetup: QueueSetup[] = [];
-    let queueOptions: QueueOptions = { ...first.queueOptions };
+    let queueOptions: QueueOptions = { ...handlers[0].config.queueOptions };
     const routes = handlers.map((handler) => {
       let route = this.baseRoute(handler);
       for (const enhancer of this.enhancers) {
@@ -141,6 +257,13 @@ export class ConsumerRegistry {
       }
       return route;
     });
+    return { routes, extraSetup, queueOptions };
+  }
+
+  private createConsumer(handlers: HandlerDescriptor[]): { consumer: QueueConsumer; added: Promise<void> } {
+    const first = handlers[0].config;
+    const queue = first.queue || undefined;
+    const { routes, extraSetup, queueOptions } = this.enhancedRoutes(handlers, queue);
     this.warnIfFailuresAreDiscarded(routes, queueOptions);
     const bindings = handlers.flatMap((handler) => bindingsOf(handler.config));
     const channel = this.channelFor(first, handlers);
@@ -153,19 +276,86 @@ export class ConsumerRegistry {
         consumerOptions: first.consumerOptions,
         fallbackFailure: routes[0].failure,
         extraSetup,
+        assertQueueErrorHandler: first.assertQueueErrorHandler,
+        openScratchChannel: () => this.openScratchChannel(),
         requeueCopy: this.requeueCopyFor(queue, queueOptions),
+        batch: handlers.length === 1 ? resolveBatch(handlers[0]) : undefined,
+        ...(first.stream !== undefined ? { ordered: true, reader: new StreamReader(first.stream.reader ?? handlers[0].name, first.stream) } : {}),
       },
       channel,
       this.dispatcher,
       this.topology,
     );
     this.consumers.push(consumer);
-    void channel.addSetup(consumer.setup);
+    const added = channel.addSetup(consumer.setup);
     for (const handler of handlers) {
       const keys = bindings.map((b) => `${b.exchange}/${String(b.routingKey ?? '')}`).join(', ') || '(no binding)';
       this.logger.log(`${handler.name} -> ${keys} -> ${queue ?? '(server-named queue)'}`);
     }
-    return consumer;
+    return { consumer, added };
+  }
+
+  /**
+   * A partitioned handler: `count` single-active-consumer queues behind a headers exchange that the
+   * handler's bindings feed, one ordered consumer per partition on its own channel, and the group
+   * that shares the partitions out among instances. The features are applied once, for the handler's
+   * queue name: the partitions share one dead-letter queue, and a delayed retry returns to its partition.
+   */
+  private createPartitionedConsumers(handler: HandlerDescriptor): void {
+    const config = handler.config;
+    const base = config.queue as string;
+    const partitions = config.partitions as PartitionOptions;
+    const { routes, extraSetup, queueOptions } = this.enhancedRoutes([handler], base);
+    this.warnIfFailuresAreDiscarded(routes, queueOptions);
+    const exchange = partitionExchangeName(base);
+    const feeds = bindingsOf(config);
+    const declareFeed: QueueSetup = async (channel) => {
+      await this.topology.declareExchange(channel, { name: exchange, type: 'headers', options: { durable: true } });
+      for (const feed of feeds) {
+        const keys = Array.isArray(feed.routingKey) ? feed.routingKey : [feed.routingKey ?? ''];
+        for (const routingKey of keys) {
+          await this.topology.bindExchange(channel, { source: feed.exchange, destination: exchange, routingKey, arguments: feed.arguments });
+        }
+      }
+    };
+    const consumers: QueueConsumer[] = [];
+    const membership = this.host.createChannel(`partitions:${base}`, { confirm: false });
+    const group = new PartitionGroup(base, consumers, membership, this.topology, partitions.heartbeatMs ?? DEFAULT_PARTITION_HEARTBEAT_MS);
+    const prefetch = config.prefetch ?? this.options.prefetchCount;
+    for (let index = 0; index < partitions.count; index++) {
+      const queue = partitionQueueName(base, index);
+      const channel = this.host.createChannel(`consumer:${queue}`, { confirm: false, prefetch });
+      const consumer = new QueueConsumer(
+        {
+          queue,
+          queueOptions: { ...queueOptions, singleActiveConsumer: true },
+          bindings: slotsOfPartition(index, partitions.count).map((slot) => ({
+            exchange,
+            arguments: { 'x-match': 'all', [PARTITION_HEADER]: String(slot) },
+          })),
+          routes,
+          consumerOptions: config.consumerOptions,
+          fallbackFailure: routes[0].failure,
+          extraSetup: [declareFeed, ...extraSetup],
+          // No fresh copies at the back of the queue: that would reorder it.
+          requeueCopy: undefined,
+          ordered: true,
+          onConsuming: () => group.consuming(index),
+          onHandled: () => group.handled(index),
+        },
+        channel,
+        this.dispatcher,
+        this.topology,
+      );
+      consumers.push(consumer);
+      this.consumers.push(consumer);
+      void channel.addSetup(consumer.setup);
+    }
+    this.groups.push(group);
+    void membership.addSetup(group.setup);
+    group.start();
+    const keys = feeds.map((b) => `${b.exchange}/${String(b.routingKey ?? '')}`).join(', ') || '(no binding)';
+    this.logger.log(`${handler.name} -> ${keys} -> ${partitionQueueName(base, 0)} .. ${partitionQueueName(base, partitions.count - 1)} (ordered)`);
   }
 
   /**
@@ -174,7 +364,7 @@ export class ConsumerRegistry {
    */
   private requeueCopyFor(queue: string | undefined, queueOptions: QueueOptions): ((queue: string, message: ConsumeMessage) => Promise<void>) | undefined {
     const publish = this.publishRaw;
-    const quorum = queueOptions.type === 'quorum' || queueOptions.arguments?.['x-queue-type'] === 'quorum';
+    const quorum = isQuorum(queueOptions);
     if (publish === undefined || queue === undefined || !quorum) return undefined;
     return (name, message) => publish('', name, message.content, requeuedCopyOptions(message));
   }
@@ -183,7 +373,7 @@ export class ConsumerRegistry {
   private warnIfFailuresAreDiscarded(routes: HandlerRoute[], queueOptions: QueueOptions): void {
     const hasDlx = queueOptions.deadLetterExchange !== undefined || queueOptions.arguments?.['x-dead-letter-exchange'] !== undefined;
     if (hasDlx) return;
-    const quorum = queueOptions.type === 'quorum' || queueOptions.arguments?.['x-queue-type'] === 'quorum';
+    const quorum = isQuorum(queueOptions);
     for (const route of routes) {
       if (!(route.failure instanceof ErrorBehaviorStrategy) || route.descriptor.kind !== 'subscribe') continue;
       if (route.errorBehavior === 'dead-letter') {
@@ -201,18 +391,33 @@ export class ConsumerRegistry {
     }
   }
 
+  /** A plain channel for one-off work (closed by its user); errors on it are the caller's to handle. */
+  private async openScratchChannel(): Promise<Channel> {
+    const connection = this.host.connection;
+    if (!connection) throw new ConnectionClosedError(this.options.name, 'before a channel could be opened');
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    return channel;
+  }
+
   private baseRoute(handler: HandlerDescriptor): HandlerRoute {
     const config = handler.config;
     const keys = bindingsOf(config).flatMap((b) => (Array.isArray(b.routingKey) ? b.routingKey : [b.routingKey ?? '']));
     const matchAll = keys.length === 0 || keys.includes('') || keys.includes('#');
     const matchers = keys.map(compileTopicPattern);
+    const errorBehavior = normalizeErrorBehavior(config.errorBehavior) ?? this.options.errorBehavior;
+    const behavior = new ErrorBehaviorStrategy(errorBehavior);
+    const rpcErrorHandler = handler.kind === 'rpc' ? (config.errorHandler ?? this.options.rpcErrorHandler) : undefined;
     return {
       descriptor: handler,
       matches: matchAll ? () => true : (key) => matchers.some((m) => m(key)),
-      errorBehavior: config.errorBehavior ?? this.options.errorBehavior,
+      errorBehavior,
       serializer: config.serializer ?? this.options.serializer,
       allowNonJson: config.allowNonJsonMessages ?? false,
-      failure: new ErrorBehaviorStrategy(config.errorBehavior ?? this.options.errorBehavior),
+      // An explicit errorHandler wins over errorBehavior (golevelup's rule); retry and dead-letter queues wrap either.
+      failure: config.errorHandler ? new ErrorHandlerStrategy(config.errorHandler, behavior) : behavior,
+      rpcFailure: rpcErrorHandler ? new ErrorHandlerStrategy(rpcErrorHandler, new ErrorBehaviorStrategy('dead-letter')) : undefined,
+      persistentReplies: config.usePersistentReplyTo ?? false,
       dedup: undefined,
       retryImmediately: undefined,
       stats: emptyStats(),

@@ -24,6 +24,12 @@ export interface DedupGuard {
    * Throws (e.g. DedupKeyError) when the message cannot be checked at all; the dispatcher then fails it.
    */
   begin(message: ConsumeMessage, payload: unknown, stillWanted: StillWanted): Promise<DedupDecision>;
+  /**
+   * The message's key (undefined: not guarded); throws like `begin` when it cannot be computed. A batch
+   * uses it to run the second copy of a key only after the first has finished, instead of holding it
+   * behind a claim that its own batch holds.
+   */
+  keyOf?(message: ConsumeMessage, payload: unknown): string | undefined;
   succeeded(ticket: DedupTicket): Promise<void>;
   failed(ticket: DedupTicket): Promise<void>;
 }

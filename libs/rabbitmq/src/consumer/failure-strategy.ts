@@ -1,4 +1,4 @@
-import type { ConsumeMessage } from 'amqplib';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import type { HandlerRoute } from './handler-route';
 
 import type { ConsumeOutcome } from '../options/telemetry.interface';
@@ -27,6 +27,8 @@ export interface FailureContext {
   route: HandlerRoute | undefined;
   message: ConsumeMessage;
   error: unknown;
+  /** The channel the message came on, for a user's `errorHandler` (which gets a recording wrapper of it, never the power to settle). */
+  channel?: Channel;
 }
 
 /**

@@ -8,6 +8,9 @@ import { DEAD_LETTERED, type FailureStrategy } from './failure-strategy';
 import { emptyStats } from './handler-stats';
 import type { HandlerRoute } from './handler-route';
 import { MessageDispatcher, type DispatchSource } from './message-dispatcher';
+import { Nack } from './nack';
+import { InvalidBatchResultError } from '../errors/invalid-batch-result.error';
+import { isPermanent } from '../errors/permanent-failure';
 
 /** A channel that records how each delivery was settled and what was published. */
 function fakeChannel() {
@@ -62,6 +65,7 @@ function setup(overrides: Partial<HandlerRoute> = {}, invoke: (payload: unknown)
     fallbackFailure: failure,
     accepts: () => true,
     hasClosed: () => false,
+    stopsAccepting: () => new AbortController().signal,
   };
   return { route, source, failures, routed };
 }
@@ -148,5 +152,145 @@ describe('MessageDispatcher', () => {
     await expect(traced.dispatch(source, channel, delivery('7'))).resolves.toBe('acked');
     expect(runs).toEqual([7]);
     expect(settled).toEqual(['ack']);
+  });
+
+  describe('in-place retries', () => {
+    /** A source that stops accepting when told, aborting its signal like a consumer that is stopping or lets go of a partition. */
+    function letGoable(base: ReturnType<typeof setup>) {
+      let accepting = true;
+      const controller = new AbortController();
+      const source: DispatchSource = {
+        ...base.source,
+        accepts: () => accepting,
+        stopsAccepting: () => controller.signal,
+      };
+      return {
+        source,
+        letGo: () => {
+          accepting = false;
+          controller.abort();
+        },
+      };
+    }
+
+    it('ends a long backoff as soon as the source stops accepting, and gives the delivery back unfailed', async () => {
+      let runs = 0;
+      const base = setup({ retryImmediately: () => 30_000 }, () => {
+        runs++;
+        throw new Error('gateway down');
+      });
+      const { source, letGo } = letGoable(base);
+      const { channel, settled } = fakeChannel();
+      const started = Date.now();
+      const dispatching = dispatcher.dispatch(source, channel, delivery('1'));
+      setTimeout(letGo, 20);
+      await expect(dispatching).resolves.toBe('requeued');
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(runs).toBe(1);
+      expect(settled).toEqual(['requeue']);
+      expect(base.failures).toEqual([]);
+    });
+
+    it('neither waits nor runs again when the source stopped accepting while the handler ran', async () => {
+      let runs = 0;
+      const base = setup({ retryImmediately: () => 30_000 });
+      const { source, letGo } = letGoable(base);
+      base.route.descriptor.invoke = async () => {
+        runs++;
+        letGo();
+        throw new Error('gateway down');
+      };
+      const { channel, settled } = fakeChannel();
+      await expect(dispatcher.dispatch(source, channel, delivery('1'))).resolves.toBe('requeued');
+      expect(runs).toBe(1);
+      expect(settled).toEqual(['requeue']);
+    });
+
+    it('still fails a delivery whose retries are used up, whether or not the source accepts it', async () => {
+      const base = setup({ retryImmediately: () => false }, () => {
+        throw new Error('gateway down');
+      });
+      const { source, letGo } = letGoable(base);
+      letGo();
+      const { channel, settled } = fakeChannel();
+      await expect(dispatcher.dispatch(source, channel, delivery('1'))).resolves.toBe('dead-lettered');
+      expect(settled).toEqual(['ack']);
+      expect(base.failures).toEqual([new Error('gateway down')]);
+    });
+
+    it('gives back every message of a batch whose in-place retry is cut short', async () => {
+      const base = setup({ retryImmediately: () => 30_000 });
+      base.route.descriptor.invokeBatch = async () => {
+        throw new Error('gateway down');
+      };
+      const { source, letGo } = letGoable(base);
+      const { channel, settled } = fakeChannel();
+      const dispatching = dispatcher.dispatchBatch(source, base.route, channel, [delivery('1'), delivery('2')]);
+      setTimeout(letGo, 20);
+      await dispatching;
+      expect(settled).toEqual(['requeue', 'requeue']);
+      expect(base.failures).toEqual([]);
+    });
+  });
+
+  describe('batches', () => {
+    function batchSetup(invokeBatch: (payloads: unknown[]) => unknown) {
+      const base = setup();
+      base.route.descriptor.invokeBatch = async (payloads) => invokeBatch(payloads);
+      return base;
+    }
+    const three = () => [delivery('{"n":1}'), delivery('{"n":2}'), delivery('{"n":3}')];
+
+    it('settles each message by its entry of a returned array', async () => {
+      const { source, route, failures } = batchSetup(() => [undefined, new Nack(true), new Error('third')]);
+      const { channel, settled } = fakeChannel();
+      await dispatcher.dispatchBatch(source, route, channel, three());
+      expect(settled.sort()).toEqual(['ack', 'ack', 'requeue']); // the Error went to the failure strategy (dead-lettered: acked)
+      expect(failures).toEqual([new Error('third')]);
+      expect(route.stats).toMatchObject({ handled: 1, failed: 2 });
+    });
+
+    it.each([
+      ['a shorter array', [undefined]],
+      ['a longer array', [undefined, undefined, undefined, undefined]],
+      ['an entry that is not an outcome', [undefined, 'ok', undefined]],
+    ])('fails every message with InvalidBatchResultError for %s, each settled once', async (_what, result) => {
+      const { source, route, failures } = batchSetup(() => result);
+      const { channel, settled } = fakeChannel();
+      await dispatcher.dispatchBatch(source, route, channel, three());
+      expect(settled).toEqual(['ack', 'ack', 'ack']);
+      expect(failures).toHaveLength(3);
+      for (const failure of failures) expect(failure).toBeInstanceOf(InvalidBatchResultError);
+      expect(failures[0]).toMatchObject({ handler: 'H.run', expected: 3, received: result.length });
+      expect(isPermanent(failures[0])).toBe(true);
+    });
+
+    it('fails every message with what the handler threw, also when it is not an Error', async () => {
+      const { source, route, failures } = batchSetup(() => {
+        throw 'plain string';
+      });
+      const { channel, settled } = fakeChannel();
+      await dispatcher.dispatchBatch(source, route, channel, three());
+      expect(settled).toHaveLength(3);
+      expect(failures).toEqual(['plain string', 'plain string', 'plain string']);
+    });
+
+    it('reports one telemetry outcome per message', async () => {
+      const seen: string[] = [];
+      const hub = new TelemetryHub([
+        {
+          async onConsume(_info, next) {
+            const outcome = await next();
+            seen.push(outcome);
+            return outcome;
+          },
+        },
+      ]);
+      const withHub = new MessageDispatcher(1_000_000, 'c', hub);
+      const { source, route } = batchSetup(() => [undefined, new Nack(), undefined]);
+      const { channel } = fakeChannel();
+      await withHub.dispatchBatch(source, route, channel, three());
+      expect(seen.sort()).toEqual(['acked', 'acked', 'rejected']);
+    });
   });
 });

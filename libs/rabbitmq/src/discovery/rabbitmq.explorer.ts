@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
 import type { HandlerDescriptor } from '../consumer/handler-descriptor';
 import { RABBIT_ARGS_METADATA, RABBIT_CONTEXT_TYPE } from '../decorators/rabbitmq.constants';
-import { RabbitParamsFactory } from './rabbit-params.factory';
+import { BATCH_CALL, RabbitParamsFactory } from './rabbit-params.factory';
 import { RabbitMQMetadataAccessor } from './rabbitmq-metadata.accessor';
 
 /** A handler found by scanning, before it is bound to a connection. */
@@ -71,12 +71,15 @@ export class RabbitMQExplorer {
       { guards: true, interceptors: true, filters: this.accessor.hasExceptionFilters(callback, instance.constructor) },
       RABBIT_CONTEXT_TYPE,
     );
+    const call = invoke as (...args: unknown[]) => Promise<unknown>;
     return {
       name: config.name ?? `${className}.${method}`,
       kind,
       config,
       connection: config.connection,
-      invoke: invoke as HandlerDescriptor['invoke'],
+      invoke: call,
+      // The handler itself receives the three arrays; the marker only tells the parameter decorators.
+      invokeBatch: (payloads, messages, headers) => call(payloads, messages, headers, BATCH_CALL),
     };
   }
 }

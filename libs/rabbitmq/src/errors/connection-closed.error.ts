@@ -5,7 +5,9 @@ export class ConnectionClosedError extends WarrenError {
   constructor(
     readonly connection: string,
     what: string,
+    /** For subclasses that name the case more precisely. */
+    code = 'CONNECTION_CLOSED',
   ) {
-    super('CONNECTION_CLOSED', `RabbitMQ connection '${connection}' closed ${what}.`);
+    super(code, `RabbitMQ connection '${connection}' closed ${what}.`);
   }
 }

@@ -2,6 +2,7 @@ import { MessageDeserializationError } from './message-deserialization.error';
 import { MessageTooLargeError } from './message-too-large.error';
 import { NoHandlerError } from './no-handler.error';
 import { NonRetryableError } from './non-retryable.error';
+import { InvalidBatchResultError } from './invalid-batch-result.error';
 import { isPermanent } from './permanent-failure';
 
 describe('isPermanent', () => {
@@ -14,10 +15,11 @@ describe('isPermanent', () => {
     ['a NoHandlerError', new NoHandlerError('q', 'k'), 'no-handler'],
     ['a MessageTooLargeError', new MessageTooLargeError(2, 1, 'received'), 'too-large'],
     ['a BadRequestException', Object.assign(new Error('bad'), { name: 'BadRequestException' }), 'invalid-input'],
+    ['an InvalidBatchResultError', new InvalidBatchResultError('h', 3, 2), 'invalid-batch-result'],
   ] as const)('is true for %s, of its kind only', (_what, error, kind) => {
     expect(isPermanent(error)).toBe(true);
     expect(isPermanent(error, kind)).toBe(true);
-    for (const other of ['non-retryable', 'deserialization', 'no-handler', 'too-large', 'invalid-input'] as const) {
+    for (const other of ['non-retryable', 'deserialization', 'no-handler', 'too-large', 'invalid-input', 'invalid-batch-result'] as const) {
       if (other !== kind) expect(isPermanent(error, other)).toBe(false);
     }
   });

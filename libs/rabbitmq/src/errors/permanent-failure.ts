@@ -11,7 +11,9 @@ export type PermanentFailure =
   /** The body is over `maxMessageSize` (`MessageTooLargeError`). */
   | 'too-large'
   /** A pipe (ValidationPipe, ParseIntPipe, ...) rejected the payload with a BadRequestException: the same payload fails the same way. */
-  | 'invalid-input';
+  | 'invalid-input'
+  /** A batch handler returned outcomes that do not match its batch (`InvalidBatchResultError`): it already ran for every message. */
+  | 'invalid-batch-result';
 
 type Fields = { code?: unknown; name?: unknown };
 
@@ -22,6 +24,7 @@ const RULES: Readonly<Record<PermanentFailure, (fields: Fields, error: object) =
   'no-handler': ({ code }) => code === 'NO_HANDLER',
   'too-large': ({ code }) => code === 'MESSAGE_TOO_LARGE',
   'invalid-input': ({ name }) => name === 'BadRequestException',
+  'invalid-batch-result': ({ code }) => code === 'INVALID_BATCH_RESULT',
 };
 
 /**

@@ -13,4 +13,9 @@ export class RpcTimeoutError extends WarrenError {
         `Is a server consuming it? Raise the timeout if the handler is slow.`,
     );
   }
+
+  /** golevelup's name for `timeoutMs`. */
+  get timeout(): number {
+    return this.timeoutMs;
+  }
 }

@@ -1,5 +1,8 @@
 import { WarrenError } from './warren.error';
 
+/** The broker's reply code for a declaration whose arguments differ from the existing resource's (golevelup's name); see `TopologyError.replyCode`. */
+export const PRECONDITION_FAILED_CODE = 406;
+
 /** A queue, exchange or binding could not be declared. */
 export class TopologyError extends WarrenError {
   constructor(

@@ -24,6 +24,16 @@ export class AmqpConnectionRegistry {
     return [...this.connections.values()];
   }
 
+  /** The connection with this name, or undefined (golevelup's AmqpConnectionManager.getConnection). */
+  getConnection(name: string): AmqpConnection | undefined {
+    return this.connections.get(name);
+  }
+
+  /** Every connection (golevelup's AmqpConnectionManager.getConnections). */
+  getConnections(): AmqpConnection[] {
+    return this.getAll();
+  }
+
   /** @internal */
   add(connection: AmqpConnection): void {
     if (this.connections.has(connection.name)) {

@@ -1,8 +1,18 @@
 import type { ConsumeMessage, MessageProperties } from 'amqplib';
 import { readReason } from './dead-letter-reason';
 import { keptProperties } from './kept-properties';
-import { attemptOf, deadLetterHeaders, exchangeOf, replayHeaders, retryHeaders, routingKeyOf, trimStack } from './message-headers';
-import { DEAD_LETTER_HEADERS, FIRST_FAILURE_HEADER, LAST_ERROR_HEADER, WARREN_HEADERS } from './warren-headers';
+import {
+  attemptOf,
+  deadLetterHeaders,
+  exchangeOf,
+  redeliveriesOf,
+  redeliveryCount,
+  replayHeaders,
+  retryHeaders,
+  routingKeyOf,
+  trimStack,
+} from './message-headers';
+import { DEAD_LETTER_HEADERS, FIRST_FAILURE_HEADER, LAST_ERROR_HEADER, RETRY_DUE_HEADER, WARREN_HEADERS } from './warren-headers';
 
 function message(headers: Record<string, unknown> = {}): ConsumeMessage {
   return {
@@ -13,6 +23,23 @@ function message(headers: Record<string, unknown> = {}): ConsumeMessage {
 }
 
 describe('message headers', () => {
+  it('counts redeliveries: the broker’s x-delivery-count only on a redelivery from a counting queue', () => {
+    const delivery = (redelivered: boolean, headers: Record<string, unknown> = {}): ConsumeMessage => {
+      const m = message(headers);
+      return { ...m, fields: { ...m.fields, redelivered } };
+    };
+    expect(redeliveriesOf(delivery(false), true)).toBe(0);
+    // A publisher-set count reaches a first delivery on every version: not the broker's.
+    expect(redeliveriesOf(delivery(false, { 'x-delivery-count': 7 }), true)).toBe(0);
+    expect(redeliveriesOf(delivery(true, { 'x-delivery-count': 3 }), true)).toBe(3);
+    expect(redeliveriesOf(delivery(true, { 'x-delivery-count': 'junk' }), true)).toBe(1);
+    expect(redeliveriesOf(delivery(true), true)).toBe(1);
+    // A classic queue passes a publisher-set count through on redeliveries too.
+    expect(redeliveriesOf(delivery(true, { 'x-delivery-count': 7 }), false)).toBe(1);
+    expect(redeliveryCount(delivery(true, { 'x-delivery-count': 7 }))).toBe(1);
+    expect(redeliveryCount(delivery(true, { 'x-delivery-count': 7 }), 'quorum')).toBe(7);
+  });
+
   it('reads the attempt, defaulting to 1', () => {
     expect(attemptOf(message())).toBe(1);
     expect(attemptOf(message({ [WARREN_HEADERS.attempt]: 3 }))).toBe(3);
@@ -39,6 +66,14 @@ describe('message headers', () => {
       [FIRST_FAILURE_HEADER]: '2026-01-01T00:00:00.000Z',
     });
     expect(headers['x-death']).toBeUndefined();
+  });
+
+  it('records when a parked retry is due, and drops it on replay', () => {
+    const headers = retryHeaders(message(), 'billing', 1, new Error('bad'), '2026-01-01T00:00:00.000Z', 1500);
+    expect(headers[RETRY_DUE_HEADER]).toBe('2026-01-01T00:00:01.500Z');
+    // A stale due time of an earlier wait never survives a retry that gives none.
+    expect(retryHeaders(message(headers), 'billing', 2, new Error('bad'))[RETRY_DUE_HEADER]).toBeUndefined();
+    expect(replayHeaders(headers)[RETRY_DUE_HEADER]).toBeUndefined();
   });
 
   it('replays with the bookkeeping stripped and the rest kept', () => {

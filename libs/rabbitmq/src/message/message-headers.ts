@@ -1,6 +1,6 @@
 import type { ConsumeMessage } from 'amqplib';
 import { describeError, errorText } from '../errors/error-text';
-import { DEAD_LETTER_HEADERS, FIRST_FAILURE_HEADER, LAST_ERROR_HEADER, WARREN_HEADERS } from './warren-headers';
+import { DEAD_LETTER_HEADERS, FIRST_FAILURE_HEADER, LAST_ERROR_HEADER, RETRY_DUE_HEADER, WARREN_HEADERS } from './warren-headers';
 
 /*
  * Reading and writing Warren's headers on a delivery: the attempt count, the original route,
@@ -25,6 +25,33 @@ export function attemptOf(message: ConsumeMessage): number {
   const value = headersOf(message)[WARREN_HEADERS.attempt];
   const attempt = typeof value === 'number' ? value : Number(value);
   return Number.isInteger(attempt) && attempt > 0 ? attempt : 1;
+}
+
+/**
+ * How many times this message was delivered before this delivery: 0 for a first delivery.
+ *
+ * Where the broker counts (a quorum queue: `x-delivery-count`, which RabbitMQ 3.10 and 4.x set on every
+ * redelivery, 1 on the first), its count. Elsewhere (classic queues) only the `redelivered` flag exists,
+ * so a redelivery counts as at least 1. A publisher can set `x-delivery-count` itself and both versions pass
+ * it through on a first delivery (and on every delivery from a classic queue), so the header is read only
+ * when the broker flags the delivery as redelivered and the queue is one that counts.
+ */
+export function redeliveriesOf(message: ConsumeMessage, brokerCounts: boolean): number {
+  if (!message.fields.redelivered) return 0;
+  if (!brokerCounts) return 1;
+  const count = headersOf(message)['x-delivery-count'];
+  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
+}
+
+/**
+ * The redelivery count of a delivery a handler received (the second handler argument): 0 for a
+ * first delivery; the broker's `x-delivery-count` on a quorum queue (RabbitMQ 3.10+ and 4.x count
+ * every return: a requeue, a crashed or closed consumer); on a classic queue, which only flags
+ * redeliveries, 1 for any redelivery. Pass the queue's type: a publisher-set `x-delivery-count`
+ * reaches a classic queue's consumer unchanged and must not be read as the broker's.
+ */
+export function redeliveryCount(message: ConsumeMessage, queueType: 'classic' | 'quorum' = 'classic'): number {
+  return redeliveriesOf(message, queueType === 'quorum');
 }
 
 /** The routing key the message was first published with (kept across retries and dead-lettering), or its own. */
@@ -54,11 +81,23 @@ export function parkingHeaders(message: ConsumeMessage, queue: string, now: stri
   return headers;
 }
 
-/** The headers of a failed delivery sent to wait for its retry: parked, with the next attempt number and the error. */
-export function retryHeaders(message: ConsumeMessage, queue: string, attempt: number, error: unknown, now = new Date().toISOString()): Record<string, unknown> {
+/**
+ * The headers of a failed delivery sent to wait for its retry: parked, with the next attempt number, the error
+ * and, given the wait, when it is due back.
+ */
+export function retryHeaders(
+  message: ConsumeMessage,
+  queue: string,
+  attempt: number,
+  error: unknown,
+  now = new Date().toISOString(),
+  delayMs?: number,
+): Record<string, unknown> {
   const headers = parkingHeaders(message, queue, now);
   headers[WARREN_HEADERS.attempt] = attempt + 1;
   headers[LAST_ERROR_HEADER] = describeError(error).slice(0, 500);
+  if (delayMs !== undefined) headers[RETRY_DUE_HEADER] = new Date(Date.parse(now) + delayMs).toISOString();
+  else delete headers[RETRY_DUE_HEADER];
   return headers;
 }
 
@@ -109,6 +148,7 @@ const STRIPPED_ON_REPLAY = [
   WARREN_HEADERS.attempt,
   LAST_ERROR_HEADER,
   FIRST_FAILURE_HEADER,
+  RETRY_DUE_HEADER,
   'x-death',
   'x-first-death-exchange',
   'x-first-death-queue',

@@ -1,10 +1,12 @@
+import type { ConsumeMessage } from 'amqplib';
+
 /** Turns message payloads into bodies and back. */
 export interface Serializer {
   /** The `contentType` property set on published messages. */
   readonly contentType: string;
   serialize(value: unknown): Buffer;
-  /** Throws when the body cannot be read; the message is then dead-lettered once. */
-  deserialize(body: Buffer, contentType: string | undefined): unknown;
+  /** Throws when the body cannot be read; the message is then dead-lettered once. `message` is the delivery, when there is one. */
+  deserialize(body: Buffer, contentType: string | undefined, message?: ConsumeMessage): unknown;
 }
 
 const EMPTY = Buffer.alloc(0);

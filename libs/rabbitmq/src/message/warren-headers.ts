@@ -37,3 +37,6 @@ export const FIRST_FAILURE_HEADER = 'warren-first-failure-at';
 
 /** The last error of a message waiting for its retry, for whoever inspects the wait queue. */
 export const LAST_ERROR_HEADER = 'warren-last-error';
+
+/** When a message waiting for its retry is due back in its queue (ISO timestamp), for whoever inspects the wait queue. */
+export const RETRY_DUE_HEADER = 'warren-retry-due-at';

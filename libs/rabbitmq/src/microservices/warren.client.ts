@@ -36,7 +36,8 @@ export class WarrenClient extends ClientProxy {
     this.connecting ??= (async () => {
       const connection = new AmqpConnection(
         resolveOptions({
-          ...this.options,
+          // The transport's own key is not a connection option (every connection option is checked for unknown keys).
+          ...withoutTransportKeys(this.options),
           name: 'microservices-client',
           exchanges: [...transportExchanges(this.exchange), ...(this.options.exchanges ?? [])],
         }),
@@ -96,4 +97,9 @@ function toNestError(error: unknown): unknown {
     return error.data;
   }
   return error;
+}
+
+function withoutTransportKeys(options: WarrenClientOptions): Omit<WarrenClientOptions, 'exchange' | 'timeout'> {
+  const { exchange: _exchange, timeout: _timeout, ...connectionOptions } = options;
+  return connectionOptions;
 }

@@ -63,7 +63,9 @@ export class WarrenServer extends Server implements CustomTransportStrategy {
 
   private async start(): Promise<void> {
     const exchanges = [...transportExchanges(this.exchange), ...(this.options.exchanges ?? [])];
-    const connection = new AmqpConnection(resolveOptions({ ...this.options, name: 'microservices', exchanges }));
+    // The transport's own keys are not connection options (every connection option is checked for unknown keys).
+    const { exchange: _exchange, queue: _queue, queueOptions: _queueOptions, eventQueuePrefix: _prefix, ...connectionOptions } = this.options;
+    const connection = new AmqpConnection(resolveOptions({ ...connectionOptions, name: 'microservices', exchanges }));
     installFeatures(connection);
     this.connection = connection;
     await connection.init();

@@ -65,4 +65,35 @@ describe('TelemetryHub', () => {
     expect(() => hub.reply({})).not.toThrow();
     expect(() => hub.connectionStatus('c', 'connected')).not.toThrow();
   });
+
+  it('fans the outbox hooks out to every telemetry; one that throws is logged once and the others still run', () => {
+    const seen: string[] = [];
+    const hub = new TelemetryHub([
+      {
+        onOutboxRelayed: () => {
+          throw new Error('broken hook');
+        },
+        onOutboxBacklog: () => {
+          throw new Error('broken hook');
+        },
+      },
+      {
+        onOutboxWrite: (_info, headers) => void (headers.traceparent = 'tp'),
+        onOutboxRelayed: (relayed) => void seen.push(`relayed ${relayed.outcome}`),
+        onOutboxBacklog: (backlog) => void seen.push(`backlog ${backlog.pending}`),
+      },
+    ]);
+    const headers: Record<string, unknown> = {};
+    hub.outboxWrite({ table: 't', exchange: 'x', routingKey: 'k', messageId: 'm' }, headers);
+    const relayed = { table: 't', exchange: 'x', routingKey: 'k', messageId: 'm', outcome: 'sent' as const, latencyMs: 3, errorCode: undefined };
+    hub.outboxRelayed(relayed);
+    hub.outboxRelayed(relayed);
+    hub.outboxBacklog({ table: 't', pending: 2, parked: 0, failed: 0, oldestPendingAgeMs: 10 });
+    expect(headers).toEqual({ traceparent: 'tp' });
+    expect(seen).toEqual(['relayed sent', 'relayed sent', 'backlog 2']);
+    expect(warn.mock.calls.map(([message]) => String(message))).toEqual([
+      expect.stringContaining('onOutboxRelayed failed (broken hook)'),
+      expect.stringContaining('onOutboxBacklog failed (broken hook)'),
+    ]);
+  });
 });

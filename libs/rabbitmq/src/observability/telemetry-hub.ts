@@ -1,10 +1,20 @@
 import { Logger } from '@nestjs/common';
-import type { CallOutcome, ConsumeInfo, ConsumeOutcome, PublishInfo, RequestInfo, WarrenTelemetry } from '../options/telemetry.interface';
+import type {
+  CallOutcome,
+  ConsumeInfo,
+  ConsumeOutcome,
+  OutboxBacklogInfo,
+  OutboxRelayedInfo,
+  OutboxWriteInfo,
+  PublishInfo,
+  RequestInfo,
+  WarrenTelemetry,
+} from '../options/telemetry.interface';
 import type { DeliveryTelemetry } from '../consumer/delivery-telemetry';
 import { errorText } from '../errors/error-text';
 
 type Finish = (outcome: CallOutcome) => void;
-type Hook = 'onPublish' | 'onRequest' | 'onConsume' | 'onReply' | 'onConnectionStatus';
+type Hook = 'onPublish' | 'onRequest' | 'onConsume' | 'onReply' | 'onConnectionStatus' | 'onOutboxWrite' | 'onOutboxRelayed' | 'onOutboxBacklog';
 
 /**
  * Fans Warren's hooks out to every configured telemetry; built only when there is at least one.
@@ -88,6 +98,26 @@ export class TelemetryHub implements DeliveryTelemetry {
       } catch (error) {
         this.hookFailed(telemetry, 'onConnectionStatus', error);
       }
+    }
+  }
+
+  outboxWrite(info: OutboxWriteInfo, headers: Record<string, unknown>): void {
+    for (const telemetry of this.telemetries) if (telemetry.onOutboxWrite) this.call(telemetry, 'onOutboxWrite', () => telemetry.onOutboxWrite!(info, headers));
+  }
+
+  outboxRelayed(info: OutboxRelayedInfo): void {
+    for (const telemetry of this.telemetries) if (telemetry.onOutboxRelayed) this.call(telemetry, 'onOutboxRelayed', () => telemetry.onOutboxRelayed!(info));
+  }
+
+  outboxBacklog(info: OutboxBacklogInfo): void {
+    for (const telemetry of this.telemetries) if (telemetry.onOutboxBacklog) this.call(telemetry, 'onOutboxBacklog', () => telemetry.onOutboxBacklog!(info));
+  }
+
+  private call(telemetry: WarrenTelemetry, hook: Hook, run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.hookFailed(telemetry, hook, error);
     }
   }
 

@@ -1,5 +1,5 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
-import type { CallOutcome, ConsumeInfo, ConsumeOutcome, PublishInfo, RequestInfo, WarrenTelemetry } from '../options/telemetry.interface';
+import type { CallOutcome, ConsumeInfo, ConsumeOutcome, OutboxWriteInfo, PublishInfo, RequestInfo, WarrenTelemetry } from '../options/telemetry.interface';
 
 export interface OpenTelemetryOptions {
   /** @default trace.getTracer('@warren/rabbitmq') */
@@ -24,14 +24,21 @@ export class OpenTelemetryTelemetry implements WarrenTelemetry {
   }
 
   onPublish(info: PublishInfo, headers: Record<string, unknown>): (outcome: CallOutcome) => void {
-    const span = this.tracer.startSpan(`publish ${info.exchange || 'amq.default'}`, {
-      kind: SpanKind.PRODUCER,
-      attributes: {
-        ...base('publish', 'send', info.exchange, info.routingKey),
-        ...(info.messageId ? { 'messaging.message.id': info.messageId } : {}),
+    // With no span active but a trace context in the headers (an outbox row relayed after commit), the trace written with it goes on.
+    const active = context.active();
+    const parent = trace.getSpan(active) === undefined && typeof headers.traceparent === 'string' ? propagation.extract(active, headers) : active;
+    const span = this.tracer.startSpan(
+      `publish ${info.exchange || 'amq.default'}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          ...base('publish', 'send', info.exchange, info.routingKey),
+          ...(info.messageId ? { 'messaging.message.id': info.messageId } : {}),
+        },
       },
-    });
-    propagation.inject(trace.setSpan(context.active(), span), headers);
+      parent,
+    );
+    propagation.inject(trace.setSpan(parent, span), headers);
     return (outcome) => end(span, outcome === 'ok', outcome);
   }
 
@@ -57,6 +64,7 @@ export class OpenTelemetryTelemetry implements WarrenTelemetry {
           ...(info.messageId ? { 'messaging.message.id': info.messageId } : {}),
           ...(info.handler ? { 'warren.handler': info.handler } : {}),
           'warren.attempt': info.attempt,
+          'warren.redeliveries': info.redeliveries,
         },
       },
       parent,
@@ -73,6 +81,11 @@ export class OpenTelemetryTelemetry implements WarrenTelemetry {
         throw error;
       }
     });
+  }
+
+  /** A message written to the outbox keeps the writer's trace context with its row; its publish, after commit, continues that trace. */
+  onOutboxWrite(_info: OutboxWriteInfo, headers: Record<string, unknown>): void {
+    propagation.inject(context.active(), headers);
   }
 
   onReply(headers: Record<string, unknown>): void {

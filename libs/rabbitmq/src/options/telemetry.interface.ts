@@ -38,12 +38,49 @@ export interface ConsumeInfo {
   headers: Record<string, unknown>;
   /** 1 for the first delivery, raised by delayed retries. */
   attempt: number;
+  /**
+   * Times the broker delivered this message before (requeues, crashed or closed consumers): 0 for a
+   * first delivery; on a quorum queue the broker's `x-delivery-count`, on a classic queue 1 for any redelivery.
+   */
+  redeliveries: number;
 }
 
 export interface RequestInfo {
   connection: string;
   exchange: string;
   routingKey: string;
+}
+
+/** A message written into the transactional outbox (inside the application's transaction). */
+export interface OutboxWriteInfo {
+  table: string;
+  exchange: string;
+  routingKey: string;
+  messageId: string;
+}
+
+/** What the outbox relay did with one row. */
+export interface OutboxRelayedInfo {
+  table: string;
+  exchange: string;
+  routingKey: string;
+  messageId: string;
+  /** sent: confirmed; parked: unroutable; failed: refused for good (error code on the row); retry: a transient failure, tried again later. */
+  outcome: 'sent' | 'parked' | 'failed' | 'retry';
+  /** For sent rows: ms from the row's write (in the committed transaction) to its confirm, on the database's clock. */
+  latencyMs: number | undefined;
+  /** The typed error's code for the other outcomes. */
+  errorCode: string | undefined;
+}
+
+/** The outbox table's backlog, read every `backlogInterval`. */
+export interface OutboxBacklogInfo {
+  table: string;
+  pending: number;
+  parked: number;
+  failed: number;
+  /** ms since the oldest pending row was written; 0 when none is pending. */
+  oldestPendingAgeMs: number;
 }
 
 /**
@@ -62,4 +99,10 @@ export interface WarrenTelemetry {
   onReply?(headers: Record<string, unknown>): void;
   /** The connection's state changed: a ConnectionStatus, e.g. 'blocked' while the broker blocks publishing (memory or disk alarm). */
   onConnectionStatus?(connection: string, status: string): void;
+  /** A message is written into the outbox inside the application's transaction: add headers (trace context), stored with the row and published with it. */
+  onOutboxWrite?(info: OutboxWriteInfo, headers: Record<string, unknown>): void;
+  /** The outbox relay published, parked, failed or deferred one row. */
+  onOutboxRelayed?(info: OutboxRelayedInfo): void;
+  /** The outbox backlog was read. */
+  onOutboxBacklog?(info: OutboxBacklogInfo): void;
 }

@@ -1,6 +1,15 @@
 import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
 import type { AmqpConnection } from '../facade/amqp-connection';
-import type { CallOutcome, ConsumeInfo, ConsumeOutcome, PublishInfo, RequestInfo, WarrenTelemetry } from '../options/telemetry.interface';
+import type {
+  CallOutcome,
+  ConsumeInfo,
+  ConsumeOutcome,
+  OutboxBacklogInfo,
+  OutboxRelayedInfo,
+  PublishInfo,
+  RequestInfo,
+  WarrenTelemetry,
+} from '../options/telemetry.interface';
 
 export interface PrometheusTelemetryOptions {
   /** @default prom-client's default registry */
@@ -21,6 +30,10 @@ const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * - `warren_rpc_duration_seconds{connection,routing_key,outcome}`
  * - `warren_connection_up{connection}` (1 while connected, blocked or not)
  * - `warren_connection_blocked{connection}` (1 while the broker blocks publishing: a memory or disk alarm)
+ * - `warren_outbox_backlog_messages{table,status}` (pending, parked, failed rows of the outbox)
+ * - `warren_outbox_oldest_pending_age_seconds{table}` (age of the oldest row not yet published)
+ * - `warren_outbox_relay_latency_seconds{table}` (from the row's write in the committed transaction to the broker's confirm)
+ * - `warren_outbox_relayed_total{table,outcome}` (sent, parked, failed, retry)
  */
 export class PrometheusTelemetry implements WarrenTelemetry {
   readonly registry: Registry;
@@ -30,6 +43,10 @@ export class PrometheusTelemetry implements WarrenTelemetry {
   private readonly rpcDuration: Histogram<string>;
   private readonly connectionUp: Gauge<string>;
   private readonly connectionBlocked: Gauge<string>;
+  private readonly outboxBacklog: Gauge<string>;
+  private readonly outboxAge: Gauge<string>;
+  private readonly outboxLatency: Histogram<string>;
+  private readonly outboxRelayed: Counter<string>;
 
   constructor(options: PrometheusTelemetryOptions = {}) {
     this.registry = options.registry ?? defaultRegistry;
@@ -74,6 +91,43 @@ export class PrometheusTelemetry implements WarrenTelemetry {
       labelNames: ['connection'],
       registers,
     });
+    this.outboxBacklog = new Gauge({
+      name: `${prefix}outbox_backlog_messages`,
+      help: 'Rows of the transactional outbox not sent, by status (pending, parked, failed)',
+      labelNames: ['table', 'status'],
+      registers,
+    });
+    this.outboxAge = new Gauge({
+      name: `${prefix}outbox_oldest_pending_age_seconds`,
+      help: 'Age of the oldest outbox row waiting to be published (0 when none waits)',
+      labelNames: ['table'],
+      registers,
+    });
+    this.outboxLatency = new Histogram({
+      name: `${prefix}outbox_relay_latency_seconds`,
+      help: "Time from an outbox row's write (in the committed transaction) to the broker's confirm",
+      labelNames: ['table'],
+      buckets,
+      registers,
+    });
+    this.outboxRelayed = new Counter({
+      name: `${prefix}outbox_relayed_total`,
+      help: 'Outbox rows handled by the relay, by outcome (sent, parked, failed, retry)',
+      labelNames: ['table', 'outcome'],
+      registers,
+    });
+  }
+
+  onOutboxBacklog(info: OutboxBacklogInfo): void {
+    this.outboxBacklog.set({ table: info.table, status: 'pending' }, info.pending);
+    this.outboxBacklog.set({ table: info.table, status: 'parked' }, info.parked);
+    this.outboxBacklog.set({ table: info.table, status: 'failed' }, info.failed);
+    this.outboxAge.set({ table: info.table }, info.oldestPendingAgeMs / 1000);
+  }
+
+  onOutboxRelayed(info: OutboxRelayedInfo): void {
+    this.outboxRelayed.inc({ table: info.table, outcome: info.outcome });
+    if (info.latencyMs !== undefined) this.outboxLatency.observe({ table: info.table }, info.latencyMs / 1000);
   }
 
   onPublish(info: PublishInfo): (outcome: CallOutcome) => void {

@@ -22,6 +22,25 @@ describe('DeadlineSweeper', () => {
     sweeper.stop();
   });
 
+  it('survives an expiry that settles and releases its entry (the publisher does), with settled entries behind it', () => {
+    type Item = { id: string; done: boolean; deadline: number };
+    const expired: string[] = [];
+    const sweeper: DeadlineSweeper<Item> = new DeadlineSweeper<Item>((item, timeout) => {
+      item.done = true;
+      sweeper.release(timeout);
+      expired.push(item.id);
+    });
+    const items: Item[] = ['a', 'b', 'c', 'd'].map((id) => ({ id, done: false, deadline: 0 }));
+    items.forEach((item, i) => sweeper.add(item, 100, i));
+    items[1].done = true;
+    expect(() => sweeper.sweep(102)).not.toThrow();
+    expect(expired).toEqual(['a', 'c']);
+    expect(() => sweeper.sweep(200)).not.toThrow();
+    expect(expired).toEqual(['a', 'c', 'd']);
+    expect(sweeper.size).toBe(0);
+    sweeper.stop();
+  });
+
   it('keeps its memory bounded while a long-lived head is pending', () => {
     const sweeper = new DeadlineSweeper<{ done: boolean; deadline: number }>(() => undefined);
     const stuck = { done: false, deadline: 0 };

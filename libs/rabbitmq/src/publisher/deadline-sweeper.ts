@@ -20,6 +20,9 @@ interface Bucket<T> {
  */
 export class DeadlineSweeper<T extends Expirable> {
   private readonly buckets = new Map<number, Bucket<T>>();
+  /** Nearly every entry uses the same timeout: the last bucket used saves a map lookup per entry. */
+  private lastTimeout = NaN;
+  private lastBucket: Bucket<T> | undefined;
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -28,10 +31,12 @@ export class DeadlineSweeper<T extends Expirable> {
   ) {}
 
   add(item: T, timeoutMs: number, now = Date.now()): void {
-    let bucket = this.buckets.get(timeoutMs);
+    let bucket = this.bucketOf(timeoutMs);
     if (!bucket) {
       bucket = { entries: [], head: 0 };
       this.buckets.set(timeoutMs, bucket);
+      this.lastTimeout = timeoutMs;
+      this.lastBucket = bucket;
     }
     item.deadline = now + timeoutMs;
     bucket.entries.push(item);
@@ -43,7 +48,7 @@ export class DeadlineSweeper<T extends Expirable> {
 
   /** Call after an entry of this timeout settled: drops settled entries from the head of its FIFO. */
   release(timeoutMs: number): void {
-    const bucket = this.buckets.get(timeoutMs);
+    const bucket = this.bucketOf(timeoutMs);
     if (!bucket) return;
     const { entries } = bucket;
     let head = bucket.head;
@@ -70,6 +75,9 @@ export class DeadlineSweeper<T extends Expirable> {
   }
 
   sweep(now = Date.now()): void {
+    // Expired entries are settled after the buckets are advanced: settling one calls release(),
+    // which moves the same bucket's head and would leave this loop reading cleared slots.
+    const expired: Array<[T, number]> = [];
     for (const [timeoutMs, bucket] of this.buckets) {
       const { entries } = bucket;
       let head = bucket.head;
@@ -77,12 +85,13 @@ export class DeadlineSweeper<T extends Expirable> {
         const item = entries[head];
         if (!item.done) {
           if (item.deadline > now) break;
-          this.onExpire(item, timeoutMs);
+          expired.push([item, timeoutMs]);
         }
         entries[head++] = undefined as unknown as T;
       }
       this.advance(timeoutMs, bucket, head);
     }
+    for (const [item, timeoutMs] of expired) if (!item.done) this.onExpire(item, timeoutMs);
   }
 
   stop(): void {
@@ -95,11 +104,25 @@ export class DeadlineSweeper<T extends Expirable> {
     return this.buckets.size;
   }
 
+  private bucketOf(timeoutMs: number): Bucket<T> | undefined {
+    if (timeoutMs === this.lastTimeout) return this.lastBucket;
+    const bucket = this.buckets.get(timeoutMs);
+    if (bucket) {
+      this.lastTimeout = timeoutMs;
+      this.lastBucket = bucket;
+    }
+    return bucket;
+  }
+
   private advance(timeoutMs: number, bucket: Bucket<T>, head: number): void {
     if (head === bucket.entries.length) {
       // Nothing left under this timeout: forget it, so a stream of distinct timeout values
       // holds no memory and costs the sweep nothing; with no bucket left, the timer stops.
       if (this.buckets.get(timeoutMs) === bucket) this.buckets.delete(timeoutMs);
+      if (this.lastBucket === bucket) {
+        this.lastTimeout = NaN;
+        this.lastBucket = undefined;
+      }
       if (this.buckets.size === 0) this.stop();
       return;
     }

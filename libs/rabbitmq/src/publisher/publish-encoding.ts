@@ -16,6 +16,8 @@ export const MAX_HEADERS_BYTES = 60 * 1024;
 
 const SHORT_STRING_PROPERTIES = ['contentType', 'contentEncoding', 'correlationId', 'replyTo', 'messageId', 'type', 'userId', 'appId'] as const;
 
+const ROUTING_KEY_LISTS = ['CC', 'BCC'] as const;
+
 const TYPED_VALUE_KINDS = new Set([
   'string',
   'boolean',
@@ -81,7 +83,7 @@ export function findEncodingProblem(exchange: unknown, routingKey: unknown, cont
   if (deliveryMode !== undefined && deliveryMode !== null && typeof deliveryMode !== 'boolean' && !(deliveryMode === 1 || deliveryMode === 2)) {
     return { field: 'deliveryMode', valueType: describe(deliveryMode), problem: 'it must be 1 (transient) or 2 (persistent)' };
   }
-  for (const key of ['CC', 'BCC'] as const) {
+  for (const key of ROUTING_KEY_LISTS) {
     const value = options[key];
     if (value === undefined) continue;
     for (const key2 of Array.isArray(value) ? value : [value]) {

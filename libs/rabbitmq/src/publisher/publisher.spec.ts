@@ -75,7 +75,7 @@ class FakeConnection {
   }
 }
 
-function setUp(connected = true) {
+function setUp(connected = true, probeIdleMs?: number) {
   const status$ = new BehaviorSubject<ConnectionStatus>(connected ? 'connected' : 'connecting');
   const managed = new Map<string, ManagedChannel>();
   const connection = new FakeConnection();
@@ -91,8 +91,12 @@ function setUp(connected = true) {
       if (opened) void channel.open(connection as unknown as ChannelModel);
       return channel;
     },
+    async removeChannel(channel: ManagedChannel) {
+      for (const [name, m] of managed) if (m === channel) managed.delete(name);
+      await channel.close();
+    },
   } as unknown as ConnectionHost;
-  const publisher = new Publisher(host, 'default');
+  const publisher = new Publisher(host, 'default', probeIdleMs);
   const current = (name: string): FakeConfirmChannel => managed.get(name)?.channel as unknown as FakeConfirmChannel;
   return {
     publisher,
@@ -231,6 +235,22 @@ describe('Publisher', () => {
     t.main().settle(1);
     t.main().settle(2);
     await Promise.all(good);
+    await t.closeAll();
+  });
+
+  it('closes the probe channel once no new kind of message has come for a while, and opens it again for the next one', async () => {
+    const t = setUp(true, 50);
+    await t.open();
+    await prove(t, 'x');
+    expect(t.probe()).toBeDefined();
+    await tick(120);
+    expect(t.probe()).toBeUndefined();
+    // Proven kinds keep flowing on the main channel.
+    const good = send(t.publisher, 'g');
+    t.main().settle(t.main().written.length);
+    await expect(good).resolves.toBeUndefined();
+    // A new exchange needs the probe again.
+    await prove(t, 'y');
     await t.closeAll();
   });
 

@@ -12,6 +12,7 @@ import type { ManagedChannel } from '../connection/managed-channel';
 import { WARREN_HEADERS } from '../message/warren-headers';
 import { DeadlineSweeper } from './deadline-sweeper';
 import { findEncodingProblem } from './publish-encoding';
+import { WriteLog } from './write-log';
 import { publishRefusalOf, refusesTheExchange, type PublishRefusal } from './publish-refusal';
 
 const EMPTY = Buffer.alloc(0);
@@ -38,6 +39,8 @@ interface PendingPublish {
   done: boolean;
   deadline: number;
   timeoutMs: number;
+  /** Its place in the write log while written to the main channel and not settled (-1 otherwise). */
+  logSlot: number;
 }
 
 /**
@@ -49,6 +52,9 @@ interface PendingPublish {
  * enough, and a channel that nacked is replaced once nothing else is in flight on it.
  */
 const NACK_BACKOFF_MS = [100, 250, 500, 1000, 2000];
+
+/** The probe channel is needed only while new kinds of message appear: it is closed after this long without one. */
+const PROBE_IDLE_MS = 60_000;
 
 /**
  * Publishes with publisher confirms. A publish resolves when the broker confirms it
@@ -71,6 +77,8 @@ const NACK_BACKOFF_MS = [100, 250, 500, 1000, 2000];
 export class Publisher {
   private readonly main: ManagedChannel;
   private probeChannel?: ManagedChannel;
+  /** Closes the probe channel once it has had nothing to do for `probeIdleMs`. */
+  private probeIdleTimer?: NodeJS.Timeout;
   /** Waiting for the main channel. */
   private queued: PendingPublish[] = [];
   /** Waiting for the probe channel: of a kind the broker has not accepted yet. */
@@ -78,10 +86,12 @@ export class Publisher {
   /** The one message on the probe channel. */
   private probing: PendingPublish | undefined;
   /** Written to the main channel and not yet confirmed, in the order written. */
-  private readonly written = new Set<PendingPublish>();
+  private readonly written = new WriteLog<PendingPublish>();
   /** Nacked, waiting for their re-send. */
   private readonly nacked = new Set<PendingPublish>();
   private readonly provenExchanges = new Set<string>();
+  /** The exchange most recently found proven: most traffic goes to one exchange at a time. */
+  private lastProven: string | undefined;
   private readonly provenUsers = new Set<string>();
   /** A main channel that nacked (or could not encode): nothing more is written to it, and it is replaced once idle. */
   private retiring: ConfirmChannel | undefined;
@@ -98,6 +108,7 @@ export class Publisher {
   constructor(
     private readonly host: ConnectionHost,
     private readonly connectionName: string,
+    private readonly probeIdleMs = PROBE_IDLE_MS,
   ) {
     this.main = host.createChannel('publisher', {
       confirm: true,
@@ -125,7 +136,7 @@ export class Publisher {
   /** Messages accepted and not yet settled (one that timed out counts no more, though its record waits for the broker). */
   get pendingCount(): number {
     let written = 0;
-    for (const pending of this.written) if (!pending.done) written++;
+    for (const pending of this.written.toArray()) if (!pending.done) written++;
     return this.queued.length + this.unproven.length + written + this.nacked.size + (this.probing && !this.probing.done ? 1 : 0);
   }
 
@@ -155,6 +166,7 @@ export class Publisher {
         done: false,
         deadline: 0,
         timeoutMs,
+        logSlot: -1,
       };
       this.deadlines.add(pending, timeoutMs);
       this.enqueue(pending);
@@ -178,6 +190,8 @@ export class Publisher {
   close(): void {
     this.stopped = true;
     this.deadlines.stop();
+    if (this.probeIdleTimer) clearTimeout(this.probeIdleTimer);
+    this.probeIdleTimer = undefined;
     if (this.resendTimer) clearTimeout(this.resendTimer);
     this.resendTimer = undefined;
     // Those waiting for a re-send after a nack were refused by the broker: that is what the caller hears.
@@ -205,7 +219,10 @@ export class Publisher {
   }
 
   private needsProbe(pending: PendingPublish): boolean {
-    if (!this.provenExchanges.has(pending.exchange)) return true;
+    if (pending.exchange !== this.lastProven) {
+      if (!this.provenExchanges.has(pending.exchange)) return true;
+      this.lastProven = pending.exchange;
+    }
     const userId = pending.options.userId;
     return userId !== undefined && userId !== null && !this.provenUsers.has(userId);
   }
@@ -302,8 +319,8 @@ export class Publisher {
   }
 
   private replaceIfIdle(channel: ConfirmChannel): void {
-    for (const pending of this.written) if (pending.channel === channel && !pending.done) return;
-    if (this.main.confirmChannel === channel) this.main.recycle();
+    if (this.written.some((pending) => pending.channel === channel && !pending.done)) return;
+    if (this.main.confirmChannel === channel) void this.main.recycle();
   }
 
   /**
@@ -339,7 +356,7 @@ export class Publisher {
   private onMainLost(channel: ConfirmChannel): void {
     const refused = this.publishRefusal(channel);
     const orphans: PendingPublish[] = [];
-    for (const pending of this.written) {
+    for (const pending of this.written.toArray()) {
       if (pending.channel !== channel) continue;
       this.written.delete(pending);
       pending.channel = undefined;
@@ -351,6 +368,7 @@ export class Publisher {
       for (const pending of orphans) this.settle(pending, this.lostError());
     } else if (refused) {
       for (const pending of orphans) this.provenExchanges.delete(pending.exchange);
+      this.lastProven = undefined;
       this.unproven.unshift(...orphans);
       this.pumpProbe();
     } else {
@@ -366,6 +384,8 @@ export class Publisher {
   // --- The probe: one message at a time, alone on its channel --------------------------
 
   private probe(): ManagedChannel {
+    if (this.probeIdleTimer) clearTimeout(this.probeIdleTimer);
+    this.probeIdleTimer = undefined;
     if (!this.probeChannel) {
       this.probeChannel = this.host.createChannel('publisher-probe', {
         confirm: true,
@@ -377,9 +397,26 @@ export class Publisher {
     return this.probeChannel;
   }
 
+  /** Once nothing waits for the probe, closes its channel after a while: a steady stream of proven kinds needs one channel, not two. */
+  private closeProbeWhenIdle(): void {
+    if (!this.probeChannel || this.probeIdleTimer || this.stopped) return;
+    this.probeIdleTimer = setTimeout(() => {
+      this.probeIdleTimer = undefined;
+      const channel = this.probeChannel;
+      if (!channel || this.probing || this.unproven.length > 0) return;
+      this.probeChannel = undefined;
+      void this.host.removeChannel(channel).catch(() => undefined);
+    }, this.probeIdleMs);
+    this.probeIdleTimer.unref();
+  }
+
   /** Sends the oldest message that still needs a probe; the others of kinds proven meanwhile go to the main channel. */
   private pumpProbe(): void {
-    if (this.probing || this.unproven.length === 0 || this.stopped) return;
+    if (this.probing || this.stopped) return;
+    if (this.unproven.length === 0) {
+      this.closeProbeWhenIdle();
+      return;
+    }
     let next: PendingPublish | undefined;
     const rest: PendingPublish[] = [];
     let moved = false;
@@ -393,7 +430,10 @@ export class Publisher {
     }
     this.unproven = rest;
     if (moved) this.flush();
-    if (next === undefined) return;
+    if (next === undefined) {
+      this.closeProbeWhenIdle();
+      return;
+    }
     const channel = this.probe().confirmChannel;
     if (!channel || !this.host.isConnected || this.host.isBlocked) {
       this.unproven.unshift(next);
@@ -423,7 +463,7 @@ export class Publisher {
     pending.channel = undefined;
     if (error) {
       this.onNack(pending);
-      this.probeChannel?.recycle();
+      void this.probeChannel?.recycle();
       return;
     }
     this.provenExchanges.add(pending.exchange);

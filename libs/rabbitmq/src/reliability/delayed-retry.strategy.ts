@@ -30,7 +30,7 @@ export class DelayedRetryStrategy implements FailureStrategy {
     const attempt = attemptOf(message);
     if (isPermanent(error) || !this.policy.shouldRetry(error, attempt)) return this.next.onFailure(context);
     const delay = this.policy.delayFor(attempt);
-    const headers = retryHeaders(message, queue, attempt, error);
+    const headers = retryHeaders(message, queue, attempt, error, new Date().toISOString(), delay);
     await this.host.publishRaw(RETRY_WAIT_EXCHANGE, waitRoutingKey(this.kind, delay, queue), message.content, {
       ...keptProperties(message.properties as unknown as Record<string, unknown>),
       headers,

@@ -36,6 +36,16 @@ export class RetryEnhancer implements RouteEnhancer {
     const options = this.optionsOf(route.descriptor);
     if (!options || !queue) return { route };
     const policy = new RetryPolicy(options, this.host.options.defaultRetry);
+    const partitions = route.descriptor.config.partitions;
+    if (partitions !== undefined && (partitions.onFailure ?? 'block') === 'block') {
+      // Retried in place: the delivery stays unacked and its partition waits, so later messages of its key cannot overtake it.
+      return {
+        route: {
+          ...route,
+          retryImmediately: (error, failures) => (policy.shouldRetry(error, failures) ? policy.delayFor(failures) : false),
+        },
+      };
+    }
     const kind = queueOptions.type === 'quorum' ? 'quorum' : 'classic';
     const levels = policy.delayLevels();
     const setup = async (channel: Channel, queueName: string): Promise<void> => {
@@ -45,7 +55,7 @@ export class RetryEnhancer implements RouteEnhancer {
       route: {
         ...route,
         failure: new DelayedRetryStrategy(this.host, policy, kind, route.failure),
-        retryImmediately: policy.immediateRetries > 0 ? (error, failures) => policy.shouldRetryImmediately(error, failures) : undefined,
+        retryImmediately: policy.immediateRetries > 0 ? (error, failures) => (policy.shouldRetryImmediately(error, failures) ? 0 : false) : undefined,
       },
       setup,
     };

@@ -80,7 +80,7 @@ export class StoreDedupGuard implements DedupGuard {
   }
 
   /** The message's key; a key function that throws fails the message for good (it would throw on every delivery). */
-  private keyOf(message: ConsumeMessage, payload: unknown): string | undefined {
+  keyOf(message: ConsumeMessage, payload: unknown): string | undefined {
     const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
     try {
       return this.options.key({

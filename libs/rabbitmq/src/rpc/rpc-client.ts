@@ -11,6 +11,9 @@ import { RpcRemoteError, type RemoteErrorPayload } from '../errors/rpc-remote.er
 import { RpcReplyInvalidError } from '../errors/rpc-reply-invalid.error';
 import { RpcTimeoutError } from '../errors/rpc-timeout.error';
 import { UnroutableMessageError } from '../errors/unroutable-message.error';
+import { CallTable } from './call-table';
+import { DeadlineSweeper } from '../publisher/deadline-sweeper';
+import { UnsupportedOperationError } from '../errors/unsupported-operation.error';
 import { findEncodingProblem } from '../publisher/publish-encoding';
 import { publishRefusalOf, refusesTheExchange, type PublishRefusal } from '../publisher/publish-refusal';
 import type { Serializer } from '../message/serializer';
@@ -19,13 +22,20 @@ import { WARREN_HEADERS } from '../message/warren-headers';
 const REPLY_TO = 'amq.rabbitmq.reply-to';
 
 interface PendingCall {
+  id: string;
   exchange: string;
   routingKey: string;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  /** Set by the deadline sweeper. */
+  deadline: number;
+  done: boolean;
+  /** The request's timeout, as reported. */
+  timeoutMs: number;
+  /** What the sweeper files it under: the time left when it was sent. */
+  sweepMs: number;
   /** Runs when the call settles (closes a request's own channel). */
-  cleanup?: () => void;
+  cleanup: (() => void) | undefined;
 }
 
 /** How a first request of its kind went: accepted by the broker, refused (with the broker's code), or neither. */
@@ -54,28 +64,42 @@ export interface OutgoingRequest {
  * requests of that kind share the main channel.
  */
 export class RpcClient {
-  private readonly channel: ManagedChannel;
-  private readonly pending = new Map<string, PendingCall>();
+  /** Opened by the first request: an app that never calls request() opens no channel and no reply consumer for it. */
+  private managed: ManagedChannel | undefined;
   private readonly prefix = randomBytes(6).toString('hex');
+  private readonly pending = new CallTable<PendingCall>(this.prefix);
+  /** Correlation ids given by callers, from request() until their call settles. */
+  private readonly reserved = new Set<string>();
   private sequence = 0;
   /** Kinds of request (exchange and userId) the broker accepted on this connection. */
   private readonly proven = new Set<string>();
   /** First requests of a kind in flight on their own channel: the others of that kind wait for the outcome. */
   private readonly probes = new Map<string, Promise<ProbeOutcome>>();
+  /** One timer for every call's timeout (late by at most its resolution), instead of a timer per call. */
+  private readonly deadlines = new DeadlineSweeper<PendingCall>((call) =>
+    this.settle(call.id, new RpcTimeoutError(call.exchange, call.routingKey, call.timeoutMs)),
+  );
 
   constructor(
     private readonly host: ConnectionHost,
     private readonly connectionName: string,
     private readonly serializer: Serializer,
-  ) {
-    this.channel = host.createChannel('rpc-client', {
-      confirm: false,
-      onLost: () => this.failAll('while waiting for the reply; the request may or may not have been processed'),
-    });
-    void this.channel.addSetup(async (channel: Channel) => {
-      channel.on('return', (message: Message) => this.onReturn(message));
-      await channel.consume(REPLY_TO, (message) => message && this.onReply(message), { noAck: true });
-    });
+    /** false with golevelup's `enableDirectReplyTo: false`: no reply consumer, and request() is refused. */
+    private readonly enabled = true,
+  ) {}
+
+  private get channel(): ManagedChannel {
+    if (this.managed === undefined) {
+      this.managed = this.host.createChannel('rpc-client', {
+        confirm: false,
+        onLost: () => this.failAll('while waiting for the reply; the request may or may not have been processed'),
+      });
+      void this.managed.addSetup(async (channel: Channel) => {
+        channel.on('return', (message: Message) => this.onReturn(message));
+        await channel.consume(REPLY_TO, (message) => message && this.onReply(message), { noAck: true });
+      });
+    }
+    return this.managed;
   }
 
   /** Calls in flight. */
@@ -83,12 +107,42 @@ export class RpcClient {
     return this.pending.size;
   }
 
-  async request(request: OutgoingRequest): Promise<unknown> {
+  request(request: OutgoingRequest): Promise<unknown> {
+    if (!this.enabled) {
+      return Promise.reject(
+        new UnsupportedOperationError(
+          'AmqpConnection.request',
+          `connection '${this.connectionName}' has enableDirectReplyTo: false, so no reply consumer; remove that option to make requests`,
+        ),
+      );
+    }
     const { exchange, routingKey } = request;
     request.options.replyTo = REPLY_TO;
     const problem = findEncodingProblem(exchange, routingKey, request.content, request.options);
-    if (problem) throw new MessageEncodingError(String(exchange), String(routingKey), problem.field, problem.valueType, problem.problem);
-    if (this.host.isBlocked) await this.waitWhileBlocked(request);
+    if (problem) return Promise.reject(new MessageEncodingError(String(exchange), String(routingKey), problem.field, problem.valueType, problem.problem));
+    const given = request.options.correlationId;
+    if (given !== undefined && (this.pending.has(given) || this.reserved.has(given))) {
+      return Promise.reject(
+        new MessageEncodingError(
+          exchange,
+          routingKey,
+          'correlationId',
+          `'${given.slice(0, 40)}', which a request of this connection still waiting for its reply has`,
+          'replies are matched by it, so each waiting request needs its own (leave it out for a fresh one)',
+        ),
+      );
+    }
+    if (given !== undefined) {
+      // Held from now until the call settles, so that a second request with the same id is refused even before the first is sent.
+      this.reserved.add(given);
+      const sent = this.host.isBlocked ? this.waitWhileBlocked(request).then(() => this.route(request)) : this.route(request);
+      return sent.finally(() => this.reserved.delete(given));
+    }
+    if (this.host.isBlocked) return this.waitWhileBlocked(request).then(() => this.route(request));
+    return this.route(request);
+  }
+
+  private route(request: OutgoingRequest): Promise<unknown> {
     const kind = kindOf(request);
     if (!this.proven.has(kind)) return this.requestAlone(request, kind);
     return this.requestShared(request);
@@ -114,31 +168,48 @@ export class RpcClient {
     });
   }
 
-  private async requestShared(request: OutgoingRequest): Promise<unknown> {
+  private requestShared(request: OutgoingRequest): Promise<unknown> {
+    const channel = this.channel.channel;
+    if (channel) return this.send(request, channel, request.timeoutMs);
     const { exchange, routingKey, timeoutMs } = request;
     const startedAt = Date.now();
-    let channel = this.channel.channel;
-    if (!channel) {
-      await this.channel.waitUntilOpen(timeoutMs);
-      channel = this.channel.channel;
-      if (!channel) throw new RpcTimeoutError(exchange, routingKey, timeoutMs);
-    }
-    const remaining = Math.max(1, timeoutMs - (Date.now() - startedAt));
-    const correlationId = `${this.prefix}.${++this.sequence}`;
-    const sendChannel = channel;
+    return this.channel.waitUntilOpen(timeoutMs).then(() => {
+      const opened = this.channel.channel;
+      if (!opened) throw new RpcTimeoutError(exchange, routingKey, timeoutMs);
+      return this.send(request, opened, Math.max(1, timeoutMs - (Date.now() - startedAt)));
+    });
+  }
+
+  /** Sends on the shared channel; the call times out `remainingMs` from now (reported as the request's whole timeout). */
+  private send(request: OutgoingRequest, channel: Channel, remainingMs: number): Promise<unknown> {
+    const { exchange, routingKey } = request;
+    const given = request.options.correlationId;
+    const id = given ?? `${this.prefix}.${++this.sequence}`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.pending.delete(correlationId)) reject(new RpcTimeoutError(exchange, routingKey, timeoutMs));
-      }, remaining);
-      this.pending.set(correlationId, { exchange, routingKey, resolve, reject, timer });
-      request.options.correlationId = correlationId;
-      request.options.replyTo = REPLY_TO;
+      this.track(given === undefined, {
+        id,
+        exchange,
+        routingKey,
+        resolve,
+        reject,
+        deadline: 0,
+        done: false,
+        timeoutMs: request.timeoutMs,
+        sweepMs: remainingMs,
+        cleanup: undefined,
+      });
+      request.options.correlationId = id;
       try {
-        sendChannel.publish(exchange, routingKey, request.content, request.options);
+        channel.publish(exchange, routingKey, request.content, request.options);
       } catch {
-        this.settle(correlationId, new ConnectionClosedError(this.connectionName, 'before the request was sent'));
+        this.settle(id, new ConnectionClosedError(this.connectionName, 'before the request was sent'));
       }
     });
+  }
+
+  private track(generated: boolean, call: PendingCall): void {
+    this.pending.set(call, generated);
+    this.deadlines.add(call, call.sweepMs);
   }
 
   /**
@@ -171,6 +242,8 @@ export class RpcClient {
   /** Sends one request on a confirm channel of its own, kept open until the call settles. */
   private async sendOnOwnChannel(request: OutgoingRequest, kind: string, report: (outcome: ProbeOutcome) => void): Promise<unknown> {
     const { exchange, routingKey, timeoutMs } = request;
+    // One deadline for the whole call: waiting for the (lazily opened) reply channel counts against it.
+    const startedAt = Date.now();
     if (!this.channel.channel) await this.channel.waitUntilOpen(timeoutMs);
     const connection = this.host.connection;
     if (!connection) throw new RpcTimeoutError(exchange, routingKey, timeoutMs);
@@ -191,12 +264,23 @@ export class RpcClient {
       await channel.close().catch(() => undefined);
       throw new ConnectionClosedError(this.connectionName, 'before the request was sent');
     }
-    const correlationId = `${this.prefix}.${++this.sequence}`;
+    const given = request.options.correlationId;
+    const correlationId = given ?? `${this.prefix}.${++this.sequence}`;
     request.options.correlationId = correlationId;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.settle(correlationId, new RpcTimeoutError(exchange, routingKey, timeoutMs)), timeoutMs);
       const cleanup = (): void => void channel.close().catch(() => undefined);
-      this.pending.set(correlationId, { exchange, routingKey, resolve, reject, timer, cleanup });
+      this.track(given === undefined, {
+        id: correlationId,
+        exchange,
+        routingKey,
+        resolve,
+        reject,
+        deadline: 0,
+        done: false,
+        timeoutMs,
+        sweepMs: Math.max(1, timeoutMs - (Date.now() - startedAt)),
+        cleanup,
+      });
       channel.once('close', () => {
         if (refusal) {
           report({ accepted: false, refusal });
@@ -227,6 +311,7 @@ export class RpcClient {
   /** Rejects every call in flight (shutdown). */
   close(): void {
     this.failAll('before the reply arrived (shutting down)');
+    this.deadlines.stop();
   }
 
   private onReply(message: ConsumeMessage): void {
@@ -262,7 +347,8 @@ export class RpcClient {
     const call = this.pending.get(id);
     if (!call) return;
     this.pending.delete(id);
-    clearTimeout(call.timer);
+    call.done = true;
+    this.deadlines.release(call.sweepMs);
     call.cleanup?.();
     if (error) call.reject(error);
     else call.resolve(value);
@@ -271,7 +357,7 @@ export class RpcClient {
   private failAll(what: string): void {
     if (this.pending.size === 0) return;
     const error = new ConnectionClosedError(this.connectionName, what);
-    for (const id of [...this.pending.keys()]) this.settle(id, error);
+    for (const id of this.pending.ids()) this.settle(id, error);
   }
 }
 

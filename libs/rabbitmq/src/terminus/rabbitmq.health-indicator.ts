@@ -44,7 +44,7 @@ export class RabbitMQHealthIndicator {
     } catch (error) {
       return indicator.down({ message: (error as Error).message });
     }
-    const channels = connection.channels;
+    const channels = connection.channelCounts;
     const details = { connection: connection.name, state: connection.status, channels: `${channels.open}/${channels.total}` };
     if (connection.isBlocked) {
       const reason = connection.blockedReason;

@@ -13,18 +13,27 @@ const TYPED_ARGUMENTS: Array<[keyof QueueOptions, string]> = [
   ['type', 'x-queue-type'],
   ['deliveryLimit', 'x-delivery-limit'],
   ['singleActiveConsumer', 'x-single-active-consumer'],
+  ['consumerTimeout', 'x-consumer-timeout'],
 ];
+
+/** Whether the options make a quorum queue (typed `type` or the raw argument). */
+export function isQuorum(options: QueueOptions = {}): boolean {
+  return (options.arguments?.['x-queue-type'] ?? options.type) === 'quorum';
+}
 
 /**
  * Translates typed queue options into `assertQueue` options. Named queues are
  * durable by default; server-named ones exclusive and auto-deleted. Quorum and
- * stream queues are always durable and never exclusive or auto-deleted.
+ * stream queues are always durable and never exclusive or auto-deleted. A quorum
+ * queue gets no `x-max-priority` from `maxPriority`: every version refuses it there,
+ * and RabbitMQ 4 quorum queues have their two priority levels without it.
  */
 export function toAssertQueueOptions(options: QueueOptions = {}, named = true): Options.AssertQueue {
   const args: Record<string, unknown> = {};
+  const quorum = isQuorum(options);
   for (const [field, argument] of TYPED_ARGUMENTS) {
     const value = options[field];
-    if (value !== undefined) args[argument] = value;
+    if (value !== undefined && !(quorum && field === 'maxPriority')) args[argument] = value;
   }
   Object.assign(args, options.arguments);
   const replicated = args['x-queue-type'] === 'quorum' || args['x-queue-type'] === 'stream';

@@ -1,10 +1,19 @@
+import { Logger } from '@nestjs/common';
 import type { Channel } from 'amqplib';
 import { TopologyError } from '../errors/topology.error';
 import type { BindingConfig, ExchangeBindingConfig, ExchangeConfig, QueueOptions } from '../options/rabbitmq-options.interface';
+import { brokerVersionOf, unsupportedQueueFeatures } from './broker-version';
 import { toAssertQueueOptions } from './queue-arguments';
 
-/** Declares exchanges, queues and bindings, turning broker refusals into TopologyErrors that say what to do. */
+/**
+ * Declares exchanges, queues and bindings, turning broker refusals into TopologyErrors that say what to do.
+ * Warns once per queue about options the broker's version does not act on (a per-queue consumer timeout
+ * before 3.12, quorum-queue priorities before 4.0).
+ */
 export class TopologyDeclarer {
+  private readonly logger = new Logger('Topology');
+  private readonly warned = new Set<string>();
+
   async declareExchange(channel: Channel, exchange: ExchangeConfig): Promise<void> {
     try {
       if (exchange.passive) await channel.checkExchange(exchange.name);
@@ -22,9 +31,18 @@ export class TopologyDeclarer {
         return name;
       }
       const reply = await channel.assertQueue(name ?? '', toAssertQueueOptions(options, Boolean(name)));
+      this.warnUnsupported(channel, reply.queue, options);
       return reply.queue;
     } catch (error) {
       throw describe('queue', name || '(server-named)', error);
+    }
+  }
+
+  private warnUnsupported(channel: Channel, queue: string, options: QueueOptions): void {
+    for (const note of unsupportedQueueFeatures(queue, options, brokerVersionOf(channel))) {
+      if (this.warned.has(note)) continue;
+      this.warned.add(note);
+      this.logger.warn(note);
     }
   }
 
