@@ -109,6 +109,7 @@ describe('handlers whose failures would be lost', () => {
     const bare = uniqueName('dlq.bare');
     const kept = uniqueName('dlq.kept');
     const requeued = uniqueName('dlq.requeued-quorum');
+    const implied = uniqueName('dlq.implied-quorum');
     @Injectable()
     class Handlers {
       @RabbitSubscribe({ exchange: 'amq.direct', routingKey: bare, queue: bare })
@@ -117,19 +118,32 @@ describe('handlers whose failures would be lost', () => {
       @RabbitSubscribe({ exchange: 'amq.direct', routingKey: kept, queue: kept, deadLetter: true })
       kept(): void {}
 
-      // Requeued failures on a quorum queue: the delivery limit (20 by default on RabbitMQ 4) ends them, with nowhere to go.
-      @RabbitSubscribe({ exchange: 'amq.direct', routingKey: requeued, queue: requeued, queueOptions: { type: 'quorum' }, errorBehavior: 'requeue' })
+      // Requeued failures on a quorum queue that opted out of dead-lettering: the delivery limit (20 by default on RabbitMQ 4) ends them, with nowhere to go.
+      @RabbitSubscribe({
+        exchange: 'amq.direct',
+        routingKey: requeued,
+        queue: requeued,
+        queueOptions: { type: 'quorum' },
+        errorBehavior: 'requeue',
+        deadLetter: false,
+      })
       requeued(): void {}
+
+      // The same without the opt-out: a quorum queue without deliveryLimit gets <queue>.dlq, so nothing is dropped.
+      @RabbitSubscribe({ exchange: 'amq.direct', routingKey: implied, queue: implied, queueOptions: { type: 'quorum' }, errorBehavior: 'requeue' })
+      implied(): void {}
     }
     const logger = new CapturingLogger();
     const admin = await BrokerAdmin.connect();
-    admin.track('queue', bare, kept, `${kept}.dlq`, requeued);
+    admin.track('queue', bare, kept, `${kept}.dlq`, requeued, implied, `${implied}.dlq`);
     const app = await createApp({ imports: [RabbitMQModule.forRoot({ uri: AMQP_URL })], providers: [Handlers] }, logger);
     try {
       const warnings = logger.lines.filter((l) => l.includes('is dropped by the broker'));
       expect(warnings).toHaveLength(2);
       expect(warnings.filter((w) => w.includes('Handlers.bare'))).toHaveLength(1);
       expect(warnings.find((w) => w.includes('Handlers.requeued'))).toContain('delivery limit');
+      expect(warnings.some((w) => w.includes('Handlers.implied'))).toBe(false);
+      expect(await admin.queueExists(`${implied}.dlq`)).toBe(true);
     } finally {
       await app.close();
       await admin.close();

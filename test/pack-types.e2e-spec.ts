@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -34,6 +34,13 @@ const CONSUMER = `import 'reflect-metadata';
 import { Injectable } from '@nestjs/common';
 import { AmqpConnection, RabbitSubscribe, type ConsumeMessage, type PublishOptions } from '@warren/rabbitmq';
 import { createTestMessage } from '@warren/rabbitmq/testing';
+import { DashboardTelemetry, WarrenDashboardModule, type DeadLetterPage } from '@warren/rabbitmq/dashboard';
+
+export const dashboard = WarrenDashboardModule.forRoot({ path: '/ops/warren', readOnly: true, maskPaths: ['card.number'], telemetry: new DashboardTelemetry() });
+// @ts-expect-error: maskPaths is a list of JSON paths, not one string
+export const badMask = WarrenDashboardModule.forRoot({ maskPaths: 'card.number' });
+export const shown = (page: DeadLetterPage): string[] => page.items.map((item) => item.reason.errorMessage);
+import { Outbox, type OutboxTransaction } from '@warren/rabbitmq/outbox';
 
 export const persistent: PublishOptions = { persistent: true, timeout: 5_000, headers: { source: 'consumer' } };
 
@@ -53,6 +60,14 @@ export class Audit {
     const missing = message.fields.notAField;
     await this.amqp.publish('audit', routingKey, { id: order.id, redelivered, size: body.length, headers, missing }, persistent);
   }
+}
+
+// The outbox entry point type-checks without pg or typeorm installed (optional peers).
+export async function recordOrder(outbox: Outbox, tx: OutboxTransaction): Promise<string> {
+  const entry = await outbox.publish(tx, 'orders', 'order.created', { id: 'o-1' }, { aggregateKey: 'o-1' });
+  // @ts-expect-error: an aggregate key is a string
+  await outbox.publish(tx, 'orders', 'order.created', {}, { aggregateKey: 1 });
+  return entry.messageId;
 }
 
 const sample: ConsumeMessage = createTestMessage({ payload: { id: 'o-1' }, routingKey: 'order.created' });
@@ -113,8 +128,10 @@ async function packLibrary(work: string): Promise<Packed> {
   const stage = join(work, 'stage');
   await mkdir(stage);
   await run('npm', ['run', 'build', '--silent', '--', '--outDir', join(stage, 'dist')], { cwd: ROOT, timeout: 90_000 });
-  for (const file of ['package.json', 'README.md', 'LICENSE']) {
-    if (await exists(join(LIBRARY, file))) await copyFile(join(LIBRARY, file), join(stage, file));
+  for (const file of ['package.json', 'README.md', 'LICENSE', 'migrations/outbox.sql']) {
+    if (!(await exists(join(LIBRARY, file)))) continue;
+    await mkdir(dirname(join(stage, file)), { recursive: true });
+    await copyFile(join(LIBRARY, file), join(stage, file));
   }
   const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: stage, timeout: 30_000 });
   const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string; size: number }> }>;
@@ -237,7 +254,7 @@ describe('the packed library, for a strict TypeScript consumer', () => {
       packed = await packLibrary(work);
       const paths = packed.files.map((f) => f.path);
       expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']));
-      expect(paths.filter((path) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts))$/.test(path))).toEqual([]);
+      expect(paths.filter((path) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts)|migrations\/[\w-]+\.sql)$/.test(path))).toEqual([]);
 
       // Every entry point's code and declarations are in the tarball.
       const { exports } = JSON.parse(await readFile(join(LIBRARY, 'package.json'), 'utf8')) as {
@@ -253,7 +270,7 @@ describe('the packed library, for a strict TypeScript consumer', () => {
   );
 
   it(
-    'type-checks PublishOptions, ConsumeMessage and a @RabbitSubscribe handler with strict, skipLibCheck off',
+    'type-checks PublishOptions, ConsumeMessage, a @RabbitSubscribe handler and the outbox with strict, skipLibCheck off',
     async () => {
       packed ??= await packLibrary(work);
       const project = await installConsumer(packed.tarball, packed.hash);

@@ -12,7 +12,7 @@ import {
   UnroutableMessageError,
 } from '@warren/rabbitmq';
 import { CapturingLogger, createApp } from './support/app';
-import { AMQP_URL, BrokerAdmin, closeConnectionsNamed, uniqueName, waitFor } from './support/broker';
+import { AMQP_URL, BrokerAdmin, channelsOfConnectionsNamed, closeConnectionsNamed, uniqueName, waitFor } from './support/broker';
 
 const exchange = uniqueName('rpc.x');
 const rpcQ = uniqueName('rpc.q');
@@ -188,6 +188,23 @@ describe('RPC', () => {
     const payloads = Array.from({ length: 200 }, (_, i) => ({ i }));
     const replies = await Promise.all(payloads.map((p) => call('rpc.echo', p, 10_000)));
     expect(replies).toEqual(payloads);
+  });
+
+  it('opens the request channel and its reply consumer only with the first request: a publish-only app has none', async () => {
+    const connectionName = uniqueName('rpc.lazy');
+    const app = await createApp({ imports: [RabbitMQModule.forRoot({ uri: AMQP_URL, connectionName })] });
+    try {
+      const clientAmqp = app.get(AmqpConnection);
+      await clientAmqp.publish(exchange, 'nobody.listens', { n: 1 }, { mandatory: false });
+      // The topology channel, the publisher's and its probe (used by the first publish to an exchange): none for request/reply.
+      expect(clientAmqp.channelCounts).toEqual({ open: 3, total: 3 });
+      await waitFor(async () => (await channelsOfConnectionsNamed(connectionName)).join() === '3', 'the broker to count 3 channels');
+      await expect(clientAmqp.request({ exchange, routingKey: 'rpc.echo', payload: 'first', timeout: 5000 })).resolves.toBe('first');
+      expect(clientAmqp.channelCounts).toEqual({ open: 4, total: 4 });
+      await waitFor(async () => (await channelsOfConnectionsNamed(connectionName)).join() === '4', 'the broker to count 4 channels');
+    } finally {
+      await app.close();
+    }
   });
 
   describe('when the connection drops', () => {

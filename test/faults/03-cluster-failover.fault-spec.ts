@@ -70,7 +70,18 @@ describe('fault 3: a quorum queue loses its leader in a 3-node cluster', () => {
           exchanges: [{ name: exchange, type: 'direct' }],
           publishOptions: { timeout: 30_000 },
         },
-        { exchange, queue, checker, prefetch: 20, workMs: 5, queueOptions: { type: 'quorum' }, dedup: { store: new MemoryDedupStore(), lease: 10_000 } },
+        // deadLetter: false: the queue may be declared first through another node with no dead-letter arguments
+        // (leader placement), which the implied <queue>.dlq routing of a quorum queue would contradict.
+        {
+          exchange,
+          queue,
+          checker,
+          prefetch: 20,
+          workMs: 5,
+          queueOptions: { type: 'quorum' },
+          deadLetter: false,
+          dedup: { store: new MemoryDedupStore(), lease: 10_000 },
+        },
       ),
       `fault-${id}`,
     );

@@ -9,6 +9,7 @@ import { recordFigures, since } from './support/figures';
 import { bootApp, currentTest, faultName, resetLogger } from './support/harness';
 import { sleep, until } from './support/stream';
 import { activeResources } from './support/tcp-proxy';
+import { TimerTracker } from './support/timer-tracker';
 import { WorkerProcess } from './support/workers';
 
 const CALLS = 10_000;
@@ -55,8 +56,10 @@ describe('fault 7: the RPC server dies mid-request', () => {
   let admin: BrokerAdmin;
   let caller: INestApplicationContext | undefined;
   const servers: WorkerProcess[] = [];
+  const timers = new TimerTracker();
 
   beforeAll(async () => {
+    timers.start();
     admin = await BrokerAdmin.connect();
     admin.track('exchange', exchange);
     admin.track('queue', queue);
@@ -66,6 +69,7 @@ describe('fault 7: the RPC server dies mid-request', () => {
     for (const server of servers) await server.kill9(false).catch(() => undefined);
     await caller?.close().catch(() => undefined);
     await admin.close();
+    timers.stop();
     resetLogger();
   });
 
@@ -145,7 +149,7 @@ describe('fault 7: the RPC server dies mid-request', () => {
     // Warm up, then take the baseline.
     await runCalls(500);
     await sleep(200);
-    const baseline = { heap: await settledHeap(), resources: activeResources(), listeners: listenerTotal(amqp) };
+    const baseline = { heap: await settledHeap(), resources: activeResources(), listeners: listenerTotal(amqp), timers: timers.live() };
     const warmupOk = outcomes.ok;
     outcomes.ok = 0;
 
@@ -180,13 +184,18 @@ describe('fault 7: the RPC server dies mid-request', () => {
 
     await sleep(TIMEOUT + 500); // replies to timed-out calls, and the timers of those calls, are gone by now
     // Counts are process-wide: give unrelated timers (Jest's, the reconnect's) a moment to settle.
+    // Timers: Warren's and amqplib's own (a process-wide Timeout count also sees Jest's and those of
+    // earlier test files); other resources: process-wide counts.
     const grownKinds = (): string[] => {
       const now = activeResources();
-      return Object.keys(now).filter((kind) => (now[kind] ?? 0) > (baseline.resources[kind] ?? 0));
+      const kinds = Object.keys(now).filter((kind) => kind !== 'Timeout' && (now[kind] ?? 0) > (baseline.resources[kind] ?? 0));
+      return timers.live().length > baseline.timers.length ? [...kinds, 'Timeout'] : kinds;
     };
     await until(() => grownKinds().length === 0, 3_000, 100);
-    const after = { heap: await settledHeap(), resources: activeResources(), listeners: listenerTotal(amqp) };
+    const after = { heap: await settledHeap(), resources: activeResources(), listeners: listenerTotal(amqp), timers: timers.live() };
     const grown = grownKinds();
+    if (after.timers.length > baseline.timers.length)
+      console.log(`fault 7: timers left behind:\n${JSON.stringify(after.timers, null, 1)}\nat the baseline:\n${JSON.stringify(baseline.timers, null, 1)}`);
     const heapDeltaMb = (after.heap - baseline.heap) / 1024 / 1024;
     const total = next - 500;
     const errorCount = Object.values(outcomes.errors).reduce((a, b) => a + b, 0);
@@ -208,7 +217,7 @@ describe('fault 7: the RPC server dies mid-request', () => {
       notes:
         `${total} calls (+${warmupOk} warm-up): errors after the server's death ${JSON.stringify(errorsAfterServerDeath)}, ${closed} caller connection(s) closed; ` +
         `slowest error ${maxErrorMs} ms (timeout ${TIMEOUT}); ${outcomes.late} late, ${outcomes.hung} hung, ${outcomes.untyped} untyped; ` +
-        `after: heap ${heapDeltaMb >= 0 ? '+' : ''}${heapDeltaMb.toFixed(1)} MB, resources ${JSON.stringify(after.resources)} (before ${JSON.stringify(baseline.resources)}), listeners ${after.listeners} (before ${baseline.listeners})`,
+        `after: heap ${heapDeltaMb >= 0 ? '+' : ''}${heapDeltaMb.toFixed(1)} MB, resources ${JSON.stringify(after.resources)} (before ${JSON.stringify(baseline.resources)}), Warren and amqplib timers ${after.timers.length} (before ${baseline.timers.length}), listeners ${after.listeners} (before ${baseline.listeners})`,
     });
 
     expect(total).toBeGreaterThanOrEqual(CALLS);

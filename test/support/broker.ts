@@ -141,6 +141,15 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/** Channels the broker counts on each connection whose client-provided name is `connectionName`. */
+export async function channelsOfConnectionsNamed(connectionName: string): Promise<number[]> {
+  const out = await rabbitmqctl('list_connections', '-q', '--no-table-headers', 'channels', 'client_properties');
+  return out
+    .split('\n')
+    .filter((line) => line.includes(`"${connectionName}"`))
+    .map((line) => Number(line.split('\t')[0].trim()));
+}
+
 /** Closes every broker-side connection whose client-provided name is `connectionName`. */
 export async function closeConnectionsNamed(connectionName: string): Promise<number> {
   const out = await rabbitmqctl('list_connections', '-q', '--no-table-headers', 'pid', 'client_properties');

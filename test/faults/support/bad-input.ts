@@ -77,7 +77,7 @@ function roleOf(channel: BrokerChannel): string {
  * RPC client; and topology). A channel the library opens meanwhile for its own purposes (the
  * publisher's probe channel, which carries a message of a new kind alone so that a refusal
  * closes nothing else) is not good traffic's. Also samples the app's channel counts
- * (`AmqpConnection.channels`) and connection state, for the notes.
+ * (`AmqpConnection.channelCounts`) and connection state, for the notes.
  */
 export class ChannelWatch {
   private dipCount = 0;
@@ -94,9 +94,9 @@ export class ChannelWatch {
 
   async start(): Promise<void> {
     this.before = await channelSnapshot(this.connectionName);
-    this.last = this.amqp.channels;
+    this.last = this.amqp.channelCounts;
     this.timer = setInterval(() => {
-      const now = this.amqp.channels;
+      const now = this.amqp.channelCounts;
       // A channel went down: fewer open, as many in all (a channel being created is not one).
       if (now.total === this.last.total && now.open < this.last.open) this.dipCount += this.last.open - now.open;
       this.last = now;

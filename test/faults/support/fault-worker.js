@@ -11,12 +11,19 @@
 // can close without making the side effect transactional with it; the suite does not aim there.)
 //
 // MODE=rpc: answers RPC requests on QUEUE after WORK_MS.
+//
+// MODE=partitioned: as consumer, on PARTITIONS ordered partition queues (quorum) of QUEUE, and the
+// side effect also appends `key:seq` to ORDER_KEY (a Redis list: the order handlers ran across all
+// processes), for the order checker.
+//
+// MODE=stream: reads the stream QUEUE from 'first' as reader READER, its position in Redis
+// (RedisStreamOffsetStore, OFFSET_PREFIX); each handled message appends its seq to ORDER_KEY.
 'use strict';
 require('reflect-metadata');
 const { Injectable, Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 const { RabbitMQModule, RabbitSubscribe, RabbitRPC, AmqpConnection } = require('@warren/rabbitmq');
-const { RedisDedupStore } = require('@warren/rabbitmq/redis');
+const { RedisDedupStore, RedisStreamOffsetStore } = require('@warren/rabbitmq/redis');
 const { Redis } = require('ioredis');
 
 const env = process.env;
@@ -50,11 +57,17 @@ class Worker {
     if (hold) await never;
     atRisk++;
     try {
-      await redis.multi().sadd(env.EFFECTS_KEY, payload.id).incr(env.EFFECTS_COUNT_KEY).exec();
+      const effect = redis.multi().sadd(env.EFFECTS_KEY, payload.id).incr(env.EFFECTS_COUNT_KEY);
+      if (MODE === 'partitioned') effect.rpush(env.ORDER_KEY, `${payload.key}:${payload.seq}`);
+      await effect.exec();
     } catch (error) {
       atRisk--;
       throw error;
     }
+  }
+
+  async read(payload) {
+    await redis.rpush(env.ORDER_KEY, String(payload.seq));
   }
 
   async reply(payload) {
@@ -80,19 +93,31 @@ function countingStore() {
   };
 }
 
+const streamReader = () =>
+  RabbitSubscribe({
+    exchange: env.EXCHANGE,
+    routingKey: env.QUEUE,
+    queue: env.QUEUE,
+    queueOptions: { type: 'stream' },
+    prefetch: Number(env.PREFETCH || 100),
+    stream: { offset: 'first', reader: env.READER, store: new RedisStreamOffsetStore({ url: env.REDIS_URL, keyPrefix: env.OFFSET_PREFIX }) },
+  });
 const decorator =
-  MODE === 'rpc'
-    ? RabbitRPC({ exchange: env.EXCHANGE, routingKey: env.QUEUE, queue: env.QUEUE, prefetch: Number(env.PREFETCH || 50) })
-    : RabbitSubscribe({
-        exchange: env.EXCHANGE,
-        routingKey: env.QUEUE,
-        queue: env.QUEUE,
-        prefetch: Number(env.PREFETCH || 20),
-        queueOptions: env.QUEUE_TYPE === 'quorum' ? { type: 'quorum', deliveryLimit: Number(env.DELIVERY_LIMIT) } : {},
-        deadLetter: true,
-        dedup: { store: countingStore(), lease: Number(env.LEASE_MS || 1500) },
-      });
-const method = MODE === 'rpc' ? 'reply' : 'handle';
+  MODE === 'stream'
+    ? streamReader()
+    : MODE === 'rpc'
+      ? RabbitRPC({ exchange: env.EXCHANGE, routingKey: env.QUEUE, queue: env.QUEUE, prefetch: Number(env.PREFETCH || 50) })
+      : RabbitSubscribe({
+          exchange: env.EXCHANGE,
+          routingKey: env.QUEUE,
+          queue: env.QUEUE,
+          prefetch: Number(env.PREFETCH || 20),
+          queueOptions: env.QUEUE_TYPE === 'quorum' ? { type: 'quorum', deliveryLimit: Number(env.DELIVERY_LIMIT) } : {},
+          deadLetter: true,
+          dedup: { store: countingStore(), lease: Number(env.LEASE_MS || 1500) },
+          ...(MODE === 'partitioned' ? { queueOptions: { type: 'quorum' }, partitions: { count: Number(env.PARTITIONS || 8), heartbeatMs: 500 } } : {}),
+        });
+const method = MODE === 'rpc' ? 'reply' : MODE === 'stream' ? 'read' : 'handle';
 Reflect.decorate([decorator], Worker.prototype, method, Object.getOwnPropertyDescriptor(Worker.prototype, method));
 Injectable()(Worker);
 
@@ -100,7 +125,7 @@ class AppModule {}
 Module({
   imports: [
     RabbitMQModule.forRoot({
-      uri: env.AMQP_URL,
+      uri: env.AMQP_URL.split(','),
       connectionName: env.CONNECTION_NAME,
       exchanges: [{ name: env.EXCHANGE, type: 'direct' }],
     }),
@@ -109,7 +134,7 @@ Module({
 })(AppModule);
 
 async function writeStats() {
-  if (!app || MODE !== 'consumer') return;
+  if (!app || MODE === 'rpc' || MODE === 'stream') return;
   const stats = app.get(AmqpConnection).getHandlerStats()['Worker.handle'];
   if (stats) await redis.hset(env.STATS_KEY, String(process.pid), String(stats.duplicates)).catch(() => undefined);
 }
@@ -130,7 +155,7 @@ process.on('SIGTERM', () => {
 });
 
 (async () => {
-  if (MODE === 'consumer') redis = new Redis(env.REDIS_URL);
+  if (MODE !== 'rpc') redis = new Redis(env.REDIS_URL);
   app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn', 'log'] });
   setInterval(() => void writeStats(), 200).unref();
   process.stdout.write('ready\n');

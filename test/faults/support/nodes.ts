@@ -10,7 +10,11 @@ const run = promisify(execFile);
 /** A node of test/faults/support/cluster.sh: 1..3 are clustered, 'solo' stands alone. */
 export type NodeId = 1 | 2 | 3 | 'solo';
 
-const PORT_BASE = Number(process.env.WARREN_FAULT_PORT ?? 5690);
+// 5700: clear of the default broker (5672), a local cluster (5681-5683) and RabbitMQ 4.0 of scripts/rabbitmq4.sh (5692).
+const PORT_BASE = Number(process.env.WARREN_FAULT_PORT ?? 5700);
+
+/** The root file system the throwaway nodes run in (cluster.sh chroots into it), or undefined for this machine's RabbitMQ. */
+export const NODE_ROOT = process.env.WARREN_FAULT_ROOT || undefined;
 
 export function amqpPort(node: NodeId): number {
   return PORT_BASE + (node === 'solo' ? 4 : node);
@@ -32,9 +36,12 @@ export async function clusterScript(args: string[], timeoutMs = 180_000): Promis
   }
 }
 
+/** Node names carry the port base unless it is the default one (see cluster.sh). */
+const NODE_SUFFIX = PORT_BASE === 5690 ? '' : `-${PORT_BASE}`;
+
 /** The node name, e.g. warren-f1@localhost, as rabbitmqctl and queue leaders show it. */
 export function nodeName(node: NodeId): string {
-  return `warren-f${node}@localhost`;
+  return `warren-f${node}${NODE_SUFFIX}@localhost`;
 }
 
 export function nodeCtl(node: NodeId, ...args: string[]): Promise<string> {
@@ -53,15 +60,33 @@ async function addFaultUser(node: NodeId): Promise<void> {
 /** Whether this machine can run extra RabbitMQ nodes at all (the fault suite skips node scenarios if not). */
 export async function nodesUnavailable(): Promise<string | undefined> {
   try {
-    await run('bash', ['-c', 'test -x "${RABBITMQ_SBIN:-/usr/lib/rabbitmq/bin}/rabbitmq-server" && command -v setsid && command -v flock'], { timeout: 5000 });
+    await run(
+      'bash',
+      ['-c', 'test -x "${WARREN_FAULT_ROOT%/}${RABBITMQ_SBIN:-/usr/lib/rabbitmq/bin}/rabbitmq-server" && command -v setsid && command -v flock'],
+      {
+        timeout: 5000,
+      },
+    );
     return undefined;
   } catch {
-    return 'RabbitMQ server scripts (RABBITMQ_SBIN, default /usr/lib/rabbitmq/bin), setsid or flock not found: extra nodes cannot be started here';
+    return `RabbitMQ server scripts (RABBITMQ_SBIN, default /usr/lib/rabbitmq/bin${NODE_ROOT ? ` inside ${NODE_ROOT}` : ''}), setsid or flock not found: extra nodes cannot be started here`;
   }
+}
+
+/**
+ * Why the cluster scenarios do not run in this run, or undefined. They run on this machine's RabbitMQ
+ * (3.10) only: see "Broker versions" in test/faults/README.md.
+ */
+export function clusterNotInThisRun(): string | undefined {
+  if (NODE_ROOT)
+    return `the cluster scenarios run on this machine's RabbitMQ (3.10) only, not on the one in ${NODE_ROOT} (test/faults/README.md, "Broker versions")`;
+  return undefined;
 }
 
 /** Boots (or reuses) the 3-node cluster. Resolves undefined when ready, or the reason it is not. */
 export async function startCluster(): Promise<string | undefined> {
+  const elsewhere = clusterNotInThisRun();
+  if (elsewhere) return elsewhere;
   const missing = await nodesUnavailable();
   if (missing) return missing;
   try {
@@ -101,7 +126,7 @@ export async function startNode(node: NodeId): Promise<void> {
 /** The node that leads a quorum queue, e.g. 2, or undefined. */
 export async function leaderOf(queue: string): Promise<NodeId | undefined> {
   const out = await clusterScript(['leader', queue], 60_000).catch(() => '');
-  const match = /warren-f(\d|solo)@/.exec(out);
+  const match = /warren-f(\d|solo)(?:-\d+)?@/.exec(out);
   if (!match) return undefined;
   return match[1] === 'solo' ? 'solo' : (Number(match[1]) as NodeId);
 }

@@ -2,6 +2,7 @@ import { type INestApplication, type INestApplicationContext } from '@nestjs/com
 import { NestFactory } from '@nestjs/core';
 import { AmqpConnection, type HandlerStats } from '@warren/rabbitmq';
 import { Redis } from 'ioredis';
+import { Pool } from 'pg';
 import type { Order } from '../../../apps/common/src/contracts';
 import { loadSampleConfig, type SampleConfig } from '../../../apps/common/src/sample-config';
 import { sampleNames, type SampleNames } from '../../../apps/common/src/sample-names';
@@ -90,6 +91,7 @@ export class SampleHarness {
     } catch (error) {
       for (const app of started.reverse()) await app.close().catch(() => undefined);
       await SampleHarness.deleteKeys(redis, names);
+      await SampleHarness.dropSchema(config, names);
       redis.disconnect();
       await admin.close();
       throw error;
@@ -167,7 +169,18 @@ export class SampleHarness {
     await this.inventory?.close().catch(() => undefined);
     await this.admin.close();
     await SampleHarness.deleteKeys(this.redis, this.names);
+    await SampleHarness.dropSchema(this.config, this.names);
     await this.redis.quit().catch(() => undefined);
+  }
+
+  /** The orders service's PostgreSQL schema of this run: orders and outbox. */
+  private static async dropSchema(config: SampleConfig, names: SampleNames): Promise<void> {
+    const pool = new Pool({ connectionString: config.databaseUrl, max: 1 });
+    try {
+      await pool.query(`DROP SCHEMA IF EXISTS "${names.database.schema}" CASCADE`);
+    } finally {
+      await pool.end();
+    }
   }
 
   private static async deleteKeys(redis: Redis, names: SampleNames): Promise<void> {
