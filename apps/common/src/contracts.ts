@@ -6,7 +6,7 @@
 /**
  * received        the POST is being handled (stock not reserved yet)
  * rejected        inventory refused (out of stock / unknown product)   terminal
- * accepted        stock reserved, order.created published, awaiting payment
+ * accepted        stock reserved, order.created committed with the order (outbox), awaiting payment
  * paid            the card was charged                                  terminal
  * payment_failed  declined, or the gateway stayed down                  terminal until fixed and replayed
  */
@@ -34,7 +34,7 @@ export interface Order {
   totalCents?: number;
   /** Fingerprint of the request that created it: a reused client id with another body is refused. */
   requestHash: string;
-  /** order.created was confirmed by the broker. */
+  /** The order and its order.created were committed together (the outbox publishes the event). */
   published: boolean;
   paymentId?: string;
   createdAt: string;

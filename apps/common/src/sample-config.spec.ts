@@ -14,7 +14,9 @@ describe('loadSampleConfig', () => {
       PAYMENT_MAX_ATTEMPTS: '6',
       PORT: '8080',
       LOG_LEVEL: 'debug',
+      PAYMENT_PARTITIONS: '6',
     });
+    expect(config.paymentPartitions).toBe(6);
     expect(config.amqpUrls).toEqual(['amqp://a:5672', 'amqp://b:5672', 'amqp://c:5672']);
     expect(config.queueType).toBe('quorum');
     // 0 is a legitimate delay, not "unset".
@@ -38,6 +40,12 @@ describe('loadSampleConfig', () => {
     );
   });
 
+  it('refuses a payments partition count the library cannot route (0 = not partitioned, up to 64)', () => {
+    expect(loadSampleConfig({}).paymentPartitions).toBe(0);
+    expect(() => loadSampleConfig({ PAYMENT_PARTITIONS: '65' })).toThrow("PAYMENT_PARTITIONS must be an integer from 0 to 64 (got '65')");
+    expect(() => loadSampleConfig({ PAYMENT_PARTITIONS: '-1' })).toThrow('PAYMENT_PARTITIONS');
+  });
+
   it('masks passwords', () => {
     expect(maskUrl('amqp://guest:guest@host:5672/vh')).toBe('amqp://guest:***@host:5672/vh');
   });
@@ -55,5 +63,7 @@ describe('sampleNames', () => {
     const names = sampleNames('t1.');
     for (const name of [...Object.values(names.exchanges), ...Object.values(names.queues)]) expect(name.startsWith('t1.')).toBe(true);
     for (const key of Object.values(names.keys)) expect(key.startsWith('warren-sample:t1.')).toBe(true);
+    expect(names.database).toEqual({ schema: 'warren_sample_t1', orders: 'warren_sample_t1.orders', outbox: 'warren_sample_t1.outbox' });
+    expect(sampleNames().database.schema).toBe('warren_sample');
   });
 });

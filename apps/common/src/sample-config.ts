@@ -23,6 +23,8 @@ export interface SampleConfig {
   /** One broker URL, or several (a cluster): each service connects to the first that answers. */
   amqpUrls: string[];
   redisUrl: string;
+  /** PostgreSQL of the orders service: its orders and their outbox (a schema per namespace). */
+  databaseUrl: string;
   /**
    * Prefix of every exchange, queue and Redis key of this deployment ('' in production).
    * Tests and the demo use a unique one per run so they never see each other's messages.
@@ -36,6 +38,12 @@ export interface SampleConfig {
   /** ms orders waits for inventory's reply. */
   inventoryTimeoutMs: number;
   paymentRetry: PaymentRetryConfig;
+  /**
+   * Partitions of the payments queue (0 = one queue, competing workers). With N > 0 the payments
+   * handler consumes N single-active-consumer queues keyed by order id, so one order's messages are
+   * handled one at a time, in order, whichever worker holds its partition.
+   */
+  paymentPartitions: number;
   /** ms a payment reminder waits in the TTL queue before it is sent. */
   reminderDelayMs: number;
   /** ms the (simulated) warehouse spends per shipment; makes the priority queue visible. */
@@ -58,12 +66,14 @@ type Env = Record<string, string | undefined>;
 export const DEFAULT_SAMPLE_CONFIG: SampleConfig = {
   amqpUrls: ['amqp://guest:guest@127.0.0.1:5672'],
   redisUrl: 'redis://127.0.0.1:6379',
+  databaseUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
   namespace: '',
   queueType: 'classic',
   ordersPort: 3000,
   instanceId: `${hostname()}-${process.pid}`,
   inventoryTimeoutMs: 5000,
   paymentRetry: { maxAttempts: 4, initialDelayMs: 1000, maxDelayMs: 30_000, jitter: 0.2 },
+  paymentPartitions: 0,
   reminderDelayMs: 10_000,
   shippingWorkMs: 20,
   prefetch: 20,
@@ -73,9 +83,9 @@ export const DEFAULT_SAMPLE_CONFIG: SampleConfig = {
 
 /**
  * Reads the sample's settings from environment variables:
- * AMQP_URL (comma-separated for a cluster), REDIS_URL, SAMPLE_NAMESPACE, QUEUE_TYPE,
+ * AMQP_URL (comma-separated for a cluster), REDIS_URL, DATABASE_URL, SAMPLE_NAMESPACE, QUEUE_TYPE,
  * PORT / ORDERS_PORT, INSTANCE_ID, INVENTORY_TIMEOUT_MS, PAYMENT_MAX_ATTEMPTS,
- * PAYMENT_RETRY_DELAY_MS, PAYMENT_RETRY_MAX_DELAY_MS, PAYMENT_RETRY_JITTER,
+ * PAYMENT_RETRY_DELAY_MS, PAYMENT_RETRY_MAX_DELAY_MS, PAYMENT_RETRY_JITTER, PAYMENT_PARTITIONS,
  * REMINDER_DELAY_MS, SHIPPING_WORK_MS, PREFETCH, HEARTBEAT_MS, LOG_LEVEL (error|warn|log|debug|verbose).
  * Every problem is reported at once.
  */
@@ -105,12 +115,20 @@ export function loadSampleConfig(env: Env = process.env, overrides: Partial<Samp
   if (!(jitter >= 0 && jitter <= 1)) problems.push(`PAYMENT_RETRY_JITTER must be between 0 and 1 (got '${env.PAYMENT_RETRY_JITTER}')`);
   const logLevel = (env.LOG_LEVEL ?? 'log') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got '${env.LOG_LEVEL}')`);
+  const databaseUrl = env.DATABASE_URL || d.databaseUrl;
+  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push(`DATABASE_URL must start with postgres:// or postgresql:// (got '${maskUrl(databaseUrl)}')`);
+  const partitionsRaw = env.PAYMENT_PARTITIONS;
+  const paymentPartitions = partitionsRaw === undefined || partitionsRaw === '' ? d.paymentPartitions : Number(partitionsRaw);
+  if (!(Number.isInteger(paymentPartitions) && paymentPartitions >= 0 && paymentPartitions <= 64)) {
+    problems.push(`PAYMENT_PARTITIONS must be an integer from 0 to 64 (got '${partitionsRaw}')`);
+  }
   const namespace = env.SAMPLE_NAMESPACE ?? d.namespace;
   if (!/^[A-Za-z0-9._-]*$/.test(namespace)) problems.push(`SAMPLE_NAMESPACE may only hold letters, digits, '.', '_' and '-' (got '${namespace}')`);
 
   const config: SampleConfig = {
     amqpUrls: amqpUrls.length > 0 ? amqpUrls : d.amqpUrls,
     redisUrl: env.REDIS_URL || d.redisUrl,
+    databaseUrl,
     namespace,
     queueType: queueType as SampleQueueType,
     ordersPort: int('ORDERS_PORT', int('PORT', d.ordersPort)),
@@ -122,6 +140,7 @@ export function loadSampleConfig(env: Env = process.env, overrides: Partial<Samp
       maxDelayMs: int('PAYMENT_RETRY_MAX_DELAY_MS', d.paymentRetry.maxDelayMs),
       jitter,
     },
+    paymentPartitions,
     reminderDelayMs: int('REMINDER_DELAY_MS', d.reminderDelayMs, 1),
     shippingWorkMs: int('SHIPPING_WORK_MS', d.shippingWorkMs),
     prefetch: int('PREFETCH', d.prefetch, 1),

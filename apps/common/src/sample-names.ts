@@ -4,6 +4,14 @@
  * next to another (or next to a running sample) on the same broker and Redis.
  */
 export interface SampleNames {
+  /** The orders service's PostgreSQL tables, in a schema of the namespace's own. */
+  database: {
+    schema: string;
+    /** One row per accepted order, written in the same transaction as its event. */
+    orders: string;
+    /** The transactional outbox (`@warren/rabbitmq/outbox`). */
+    outbox: string;
+  };
   exchanges: {
     /** topic: order.created, order.rejected, order.paid, order.payment_failed. */
     orders: string;
@@ -53,6 +61,8 @@ export interface SampleNames {
     timelineChannel: string;
     /** Prefix of the payments dedup store's keys. */
     dedupPrefix: string;
+    /** List of every run of the payments handler (order id, worker, start, end, outcome): the cluster demo's order check. */
+    paymentRuns: string;
   };
 }
 
@@ -72,7 +82,10 @@ export function sampleNames(namespace = ''): SampleNames {
   const n = (name: string): string => `${namespace}${name}`;
   const payments = n('payments.order-created');
   const prefix = `warren-sample:${namespace}`;
+  // A PostgreSQL identifier: lower case, letters, digits and '_', 63 bytes at most.
+  const schema = `warren_sample${namespace ? `_${namespace.toLowerCase().replace(/[^a-z0-9_]+/g, '_')}` : ''}`.slice(0, 63).replace(/_+$/, '');
   return {
+    database: { schema, orders: `${schema}.orders`, outbox: `${schema}.outbox` },
     exchanges: {
       orders: n('orders'),
       inventory: n('inventory'),
@@ -106,6 +119,7 @@ export function sampleNames(namespace = ''): SampleNames {
       notifications: `${prefix}notifications:sent`,
       timelineChannel: `${prefix}timeline`,
       dedupPrefix: `${prefix}dedup:`,
+      paymentRuns: `${prefix}payments:runs`,
     },
   };
 }

@@ -8,15 +8,19 @@ import { loadSampleConfig } from '../../common/src/sample-config';
 import { sampleNames } from '../../common/src/sample-names';
 import type { ServiceReport } from '../../common/src/service-registry';
 import type { SystemSummary } from '../../orders/src/admin/summary.service';
+import { DASHBOARD_PATH } from '../../orders/src/dashboard-path';
 import { launchSample, type SampleProcesses } from '../../launcher/src/sample-launcher';
 import { ApiClient } from './api-client';
+import { checkPaymentRuns, clusterScript, runClusterLoad, waitForPartitions, type ClusterRun, type OrderCheck } from './cluster-run';
 import { ConsoleStyle, renderTable } from './console-style';
 import { deleteNamespace } from './demo-cleanup';
 import { DEMO_ORDERS, type DemoOrder } from './demo-orders';
 import { TimelinePrinter } from './timeline-printer';
 
 const ROOT = resolve(__dirname, '..', '..', '..', '..');
-const PAYMENT_WORKERS = 2;
+/** `npm run demo -- --cluster`: scripts/demo.js started a 3-node cluster and points AMQP_URL at it. */
+const CLUSTER_SCRIPT = clusterScript();
+const PAYMENT_WORKERS = CLUSTER_SCRIPT ? 3 : 2;
 /** Short delays so the whole story fits in a few seconds. */
 const DEMO_ENV = {
   PAYMENT_RETRY_DELAY_MS: '300',
@@ -74,25 +78,28 @@ async function main(): Promise<number> {
   let exitCode = 1;
   try {
     await waitForServices(api, () => failure, logDir);
-    printer.note(`services up: orders (http://localhost:${port}), inventory, payments ×${PAYMENT_WORKERS}, notifications`);
-    const placed = await placeOrders(api, printer);
-    await broadcast(api, printer);
-    await waitUntil(
-      () => settled(api, placed),
-      'every order to reach its state',
-      40_000,
-      () => failure,
+    if (config.paymentPartitions > 0) await waitForPartitions(config.amqpUrls, names, config.paymentPartitions, config.heartbeatMs, 45_000);
+    printer.note(
+      `services up: orders (http://localhost:${port}), inventory, payments ×${PAYMENT_WORKERS}${config.paymentPartitions > 0 ? ` on ${config.paymentPartitions} partitions keyed by order id` : ''}, notifications`,
     );
+    const placed = await placeOrders(api, printer);
+    const clusterRun = CLUSTER_SCRIPT ? await runClusterLoad(CLUSTER_SCRIPT, api, printer, sample, names) : undefined;
+    await broadcast(api, printer);
+    const placedSettled = until(() => unsettled(api, placed));
+    await waitUntil(placedSettled.check, 'every order to reach its state', 40_000, () => failure, placedSettled.missing);
+    if (clusterRun) {
+      const loadPaid = until(() => notYetPaid(api, clusterRun.loadOrderIds));
+      await waitUntil(loadPaid.check, 'every order of the cluster run to be paid', 60_000, () => failure, loadPaid.missing);
+    }
     await showRedelivery(api, printer, placed);
     const deadLetters = await showDeadLetters(api, printer, placed, names.queues.paymentsDlq);
-    await waitUntil(
-      () => settled(api, placed, true),
-      'the replayed order to be paid',
-      20_000,
-      () => failure,
-    );
+    const replayed = until(() => unsettled(api, placed, true));
+    await waitUntil(replayed.check, 'the replayed order to be paid', 20_000, () => failure, replayed.missing);
     await sleep(4 * Number(DEMO_ENV.HEARTBEAT_MS));
-    exitCode = (await printSummary(api, printer, placed, deadLetters, startedAt)) ? 0 : 1;
+    const cluster = clusterRun
+      ? { ...clusterRun, partitions: config.paymentPartitions, check: await checkPaymentRuns(redis, names, clusterRun, config.paymentPartitions) }
+      : undefined;
+    exitCode = (await printSummary(api, printer, placed, deadLetters, startedAt, cluster)) ? 0 : 1;
   } catch (error) {
     console.error(style.red(`\nThe demo stopped: ${(error as Error).message}`));
     console.error(`Service logs: ${relative(process.cwd(), logDir)}/`);
@@ -181,16 +188,59 @@ async function showDeadLetters(api: ApiClient, printer: TimelinePrinter, placed:
   return replay.body;
 }
 
-/** True when every order is in its final state (before or after the dead-letter phase) and every reminder went out. */
-async function settled(api: ApiClient, placed: PlacedOrder[], afterReplay = false): Promise<boolean> {
+/** The orders of the list not yet paid and shipped, each with its state and last step (empty when all are). */
+async function notYetPaid(api: ApiClient, ids: string[]): Promise<string[]> {
+  const lagging: string[] = [];
+  for (const id of ids) {
+    const { body } = await api.get<Order & { timeline: TimelineEntry[] }>(`/orders/${id}`);
+    if (body.state !== 'paid' || !body.timeline.some((e) => e.event.includes('shipment'))) lagging.push(`${id.slice(0, 8)} ${describeOrder(body)}`);
+  }
+  return lagging;
+}
+
+/** The orders not yet in their final state (before or after the dead-letter phase) or whose reminder has not gone out. */
+async function unsettled(api: ApiClient, placed: PlacedOrder[], afterReplay = false): Promise<string[]> {
+  const lagging: string[] = [];
   for (const order of placed) {
     const { body } = await api.get<Order & { timeline: TimelineEntry[] }>(`/orders/${order.id}`);
     const expected = !afterReplay && order.demo.fixAndReplay ? 'payment_failed' : order.demo.expect;
-    if (body.state !== expected) return false;
-    if (!afterReplay && expected === 'payment_failed' && !body.timeline.some((e) => e.event.startsWith('email: reminder'))) return false;
-    if (expected === 'paid' && !body.timeline.some((e) => e.event.includes('shipment'))) return false;
+    const waitsForReminder = !afterReplay && expected === 'payment_failed' && !body.timeline.some((e) => e.event.startsWith('email: reminder'));
+    const waitsForShipment = expected === 'paid' && !body.timeline.some((e) => e.event.includes('shipment'));
+    if (body.state !== expected || waitsForReminder || waitsForShipment) {
+      lagging.push(
+        `${order.demo.label} ${order.demo.customer}: expected ${expected}${waitsForReminder ? ' and its reminder' : ''}${waitsForShipment ? ' and shipped' : ''}; ${describeOrder(body)}`,
+      );
+    }
   }
-  return true;
+  return lagging;
+}
+
+function describeOrder(order: Order & { timeline: TimelineEntry[] }): string {
+  const last = order.timeline.at(-1);
+  return `is ${order.state}${last ? `, last step '${last.event}' (${last.service})` : ''}`;
+}
+
+/** A check for waitUntil that keeps what was still missing at its last poll, for the timeout message. */
+function until(missing: () => Promise<string[]>): { check: () => Promise<boolean>; missing: () => string } {
+  let last: string[] = [];
+  let failed: string | undefined;
+  return {
+    check: async () => {
+      try {
+        last = await missing();
+        failed = undefined;
+      } catch (error) {
+        failed = (error as Error).message;
+        throw error;
+      }
+      return last.length === 0;
+    },
+    missing: () => {
+      if (failed !== undefined) return `; the last check failed: ${failed}`;
+      if (last.length === 0) return '';
+      return `; still missing:\n  ${last.slice(0, 12).join('\n  ')}${last.length > 12 ? `\n  ... and ${last.length - 12} more` : ''}`;
+    },
+  };
 }
 
 async function printSummary(
@@ -199,6 +249,7 @@ async function printSummary(
   placed: PlacedOrder[],
   replay: { replayed: number; kept: number },
   startedAt: number,
+  cluster?: ClusterRun & { partitions: number; check: OrderCheck },
 ): Promise<boolean> {
   const summary = (await api.get<SystemSummary>('/admin/summary')).body;
   const rows: string[][] = [];
@@ -225,18 +276,38 @@ async function printSummary(
   const checks: Array<[string, boolean]> = [
     ['every order ended in its expected state', allAsExpected],
     ['no order charged twice', summary.payments.chargedTwice === 0 && summary.payments.charges === summary.orders.byState.paid],
-    ['repeated POSTs created no order and no event', summary.orders.total === placed.length],
+    ['repeated POSTs created no order and no event', summary.orders.total === placed.length + (cluster?.loadOrderIds.length ?? 0)],
     ['the dead-letter queue holds exactly the unfixed declines', dlqLeft === placed.filter((o) => o.demo.expect === 'payment_failed').length],
+    ['0 orders without their event (each order committed with its order.created, each payment with its order.paid)', summary.outbox.ordersWithoutEvent === 0],
   ];
+  let lost = 0;
+  if (cluster) {
+    for (const id of cluster.loadOrderIds) {
+      const { body } = await api.get<Order>(`/orders/${id}`);
+      if (body.state !== 'paid') lost++;
+    }
+    checks.push(
+      [`0 lost: every one of the ${cluster.loadOrderIds.length} orders placed around the kills was paid`, lost === 0],
+      [`orders processed in order per order id: ${cluster.check.outOfOrderPairs} out-of-order pairs`, cluster.check.outOfOrderPairs === 0],
+      [
+        'payments failed over before the killed node had rejoined',
+        cluster.check.failoverMs !== undefined && cluster.nodeKilledAt + cluster.check.failoverMs < cluster.nodeBackAt,
+      ],
+    );
+  }
+  const ms = (value: number | undefined): string => (value === undefined ? '-' : `${value.toFixed(1)} ms`);
   console.log(style.bold('\nSummary'));
   console.log(
     renderTable(
       ['', ''],
       [
-        ['Orders by state', `${byState}   (${summary.orders.total} orders from ${postCount} POSTs)`],
+        [
+          'Orders by state',
+          `${byState}   (${summary.orders.total} orders from ${postCount} POSTs${cluster ? ` + ${cluster.loadOrderIds.length} in the cluster run` : ''})`,
+        ],
         [
           'Payments',
-          `${summary.payments.charges} charges, ${summary.payments.chargedTwice} orders charged twice, ${charge.handled} handled by ${summary.services.filter((s) => s.service === 'payments').length} competing workers`,
+          `${summary.payments.charges} charges, ${summary.payments.chargedTwice} orders charged twice, ${charge.handled} handled by ${summary.services.filter((s) => s.service === 'payments').length} ${cluster ? 'partitioned workers still running' : 'competing workers'}`,
         ],
         ['Retries', `${charge.retried} delayed retries of payments.charge (exponential backoff on the broker)`],
         [
@@ -248,11 +319,37 @@ async function printSummary(
           `${repeatedPosts} repeated POSTs (same order back, nothing published) · ${charge.duplicates} redelivered order.created dropped by dedup (payments) · ${events?.duplicates ?? 0} (notifications)`,
         ],
         [
+          'Outbox',
+          `${summary.outbox.published} events published through the outbox (${summary.outbox.pending} pending) · relay latency p50 ${ms(summary.outbox.latencyP50Ms)}, p99 ${ms(summary.outbox.latencyP99Ms)} (commit → confirm) · ${summary.outbox.ordersWithoutEvent} orders without their event`,
+        ],
+        [
           'Notifications',
           Object.entries(summary.notifications)
             .map(([kind, n]) => `${kind} ${n}`)
             .join(' · '),
         ],
+        ...(cluster
+          ? [
+              [
+                'Cluster',
+                `3 nodes, quorum queues; ${PAYMENT_WORKERS} payments workers on ${cluster.partitions} partitions keyed by order id · killed node ${cluster.killedNode} (leader of ${cluster.killedQueue}) at +${((cluster.nodeKilledAt - startedAt) / 1000).toFixed(1)} s (rejoined at +${((cluster.nodeBackAt - startedAt) / 1000).toFixed(1)} s), and ${cluster.killedWorker}`,
+              ],
+              [
+                'Cluster run',
+                `${cluster.loadOrderIds.length} more orders around the kills: ${cluster.loadOrderIds.length - lost} paid, ${lost} lost, ${summary.payments.chargedTwice} charged twice`,
+              ],
+              [
+                'Order per order id',
+                `${cluster.check.runs} payment runs of ${cluster.check.orders} orders · ${cluster.check.outOfOrderPairs} out-of-order pairs (two runs of one order at once, or a failure after its payment)`,
+              ],
+              [
+                'Failover',
+                cluster.check.failoverMs === undefined
+                  ? 'no payment of the killed partition after the kill'
+                  : `${(cluster.check.failoverMs / 1000).toFixed(2)} s from the node kill to the next payment of its partition`,
+              ],
+            ]
+          : []),
         ['Elapsed', `${((Date.now() - startedAt) / 1000).toFixed(1)} s`],
       ],
       style,
@@ -261,6 +358,9 @@ async function printSummary(
   console.log('');
   for (const [text, ok] of checks) console.log(`  ${ok ? style.green('✓') : style.red('✗')} ${text}`);
   console.log('');
+  const samplePort = process.env.ORDERS_PORT ?? process.env.PORT ?? '3000';
+  console.log(`Dashboard: http://localhost:${samplePort}${DASHBOARD_PATH}  (handlers, queues, dead letters with replay, connections)`);
+  console.log(style.dim(`  served by the orders service: the demo stops its services now; run npm run start:sample and open it there.`));
   return checks.every(([, ok]) => ok);
 }
 
@@ -302,13 +402,19 @@ async function waitForServices(api: ApiClient, failure: () => string | undefined
   );
 }
 
-async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs: number, failure: () => string | undefined = () => undefined): Promise<void> {
+async function waitUntil(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs: number,
+  failure: () => string | undefined = () => undefined,
+  missing: () => string = () => '',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const failed = failure();
     if (failed) throw new Error(failed);
     if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${missing()}`);
     await sleep(200);
   }
 }

@@ -65,6 +65,14 @@ export class ServiceProcess {
     return this.stopping;
   }
 
+  /** SIGKILL at once, as a crash would (what the cluster demo does to a worker); not reported as unexpected. */
+  async kill(): Promise<void> {
+    this.stopping = true;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
   /** SIGTERM (Nest closes consumers, drains, closes connections), then SIGKILL after `graceMs`. */
   async stop(graceMs = 15_000): Promise<void> {
     this.stopping = true;

@@ -18,6 +18,7 @@ import { SAMPLE_NAMES } from '../../common/src/sample.tokens';
 import { Timeline } from '../../common/src/timeline';
 import { cardTokenOf, type CreateOrderDto, type UpdatePaymentMethodDto } from './dto/create-order.dto';
 import { InventoryClient } from './inventory.client';
+import { OrderLedger } from '../../common/src/order-ledger';
 
 /** The outcome of POST /orders. */
 export interface PlaceOrderResult {
@@ -27,8 +28,9 @@ export interface PlaceOrderResult {
 }
 
 /**
- * Places orders: reserve stock over RPC, keep the order in Redis, publish
- * order.created. Idempotent per (customerId, clientOrderId): the order id and the
+ * Places orders: reserve stock over RPC, keep the order in Redis (the state every service
+ * shares), record the accepted order in PostgreSQL together with its order.created event in
+ * one transaction (the transactional outbox publishes it after commit). Idempotent per (customerId, clientOrderId): the order id and the
  * event's messageId are derived from them, so a client that retries its POST
  * (timeout, lost response, double click) gets the same order back and no second event.
  */
@@ -41,6 +43,7 @@ export class OrdersService {
     private readonly store: OrderStore,
     private readonly inventory: InventoryClient,
     private readonly timeline: Timeline,
+    private readonly ledger: OrderLedger,
     @Inject(SAMPLE_NAMES) private readonly names: SampleNames,
   ) {}
 
@@ -95,7 +98,12 @@ export class OrdersService {
   async republishCreated(id: string): Promise<{ messageId: string }> {
     const order = await this.get(id);
     if (order.totalCents === undefined) throw new ConflictException(`Order '${id}' was never accepted (state '${order.state}')`);
-    const messageId = await this.publishCreated(order);
+    // Straight to the broker, not through the outbox: this stands for a re-send, which dedup must drop.
+    const messageId = messageIdFrom('order.created', order.id);
+    await this.amqp.publish(this.names.exchanges.orders, this.names.routingKeys.orderCreated, this.createdEvent(order, order.totalCents), {
+      messageId,
+      partitionKey: order.id,
+    });
     await this.timeline.record(id, 'order.created published again (simulated redelivery)', `same messageId ${messageId.slice(0, 8)}…`);
     return { messageId };
   }
@@ -109,8 +117,8 @@ export class OrdersService {
     await this.timeline.record(existing.id, 'repeated POST', `answered with the existing order (${existing.state}); nothing published`);
     let order = existing;
     if (existing.state === 'accepted' && !existing.published) {
-      // The first request stored the order but the broker never confirmed the event: finish its work now.
-      await this.publishCreated(existing);
+      // The first request accepted the order but did not record it with its event (PostgreSQL failed, or the process died): finish its work now.
+      await this.recordCreated(existing, existing.totalCents ?? 0);
       order = (await this.store.get(existing.id)) ?? existing;
     }
     if (order.state === 'rejected') throw this.rejection(order);
@@ -137,11 +145,11 @@ export class OrdersService {
     if (!accepted.applied) throw new ConflictException(`Order '${order.id}' changed while it was placed`);
     await this.timeline.record(order.id, 'accepted', formatCents(totalCents));
     try {
-      await this.publishCreated(accepted.order);
+      await this.recordCreated(accepted.order, totalCents);
     } catch (error) {
-      this.logger.warn(`order.created for ${order.id} not confirmed: ${(error as Error).message}`);
+      this.logger.warn(`order ${order.id} not recorded with its order.created: ${(error as Error).message}`);
       throw new ServiceUnavailableException(
-        `The order is stored but its event was not confirmed (${(error as Error).name}); retry the same request to finish it.`,
+        `The order is accepted but could not be recorded with its event (${(error as Error).name}); retry the same request to finish it.`,
       );
     }
     return { order: (await this.store.get(order.id)) ?? accepted.order, created: true };
@@ -164,21 +172,21 @@ export class OrdersService {
     return unknownSku ? new UnprocessableEntityException(body) : new ConflictException(body);
   }
 
-  /** order.created with a messageId derived from the order id: the same order always publishes the same id. */
-  private async publishCreated(order: Order): Promise<string> {
-    const event: OrderCreatedEvent = {
-      orderId: order.id,
-      customerId: order.customerId,
-      items: order.items,
-      totalCents: order.totalCents ?? 0,
-      express: order.express,
-    };
-    const messageId = messageIdFrom('order.created', order.id);
-    await this.amqp.publish(this.names.exchanges.orders, this.names.routingKeys.orderCreated, event, { messageId });
-    if (!order.published) {
-      await this.store.transition(order.id, ['accepted', 'paid', 'payment_failed'], { published: true });
-      await this.timeline.record(order.id, 'order.created published', `messageId ${messageId.slice(0, 8)}… (confirmed by the broker)`);
-    }
-    return messageId;
+  private createdEvent(order: Order, totalCents: number): OrderCreatedEvent {
+    return { orderId: order.id, customerId: order.customerId, items: order.items, totalCents, express: order.express };
+  }
+
+  /**
+   * The accepted order and its order.created (messageId derived from the order id) in one
+   * PostgreSQL transaction; the outbox relay publishes the event after the commit.
+   */
+  private async recordCreated(order: Order, totalCents: number): Promise<void> {
+    const { messageId, written } = await this.ledger.accept(order, totalCents);
+    await this.store.transition(order.id, ['accepted', 'paid', 'payment_failed'], { published: true });
+    await this.timeline.record(
+      order.id,
+      'order.created written to the outbox',
+      `messageId ${messageId.slice(0, 8)}…, committed with the order${written ? '' : ' (by an earlier request)'}; the relay publishes it`,
+    );
   }
 }

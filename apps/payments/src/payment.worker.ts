@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AmqpConnection, messageIdFrom, NonRetryableError, RabbitHeader, RabbitPayload, RabbitSubscribe, WARREN_HEADERS } from '@warren/rabbitmq';
+import { AmqpConnection, NonRetryableError, RabbitHeader, RabbitPayload, RabbitSubscribe, WARREN_HEADERS } from '@warren/rabbitmq';
 import type { Redis } from 'ioredis';
-import type { Order, OrderCreatedEvent, OrderPaidEvent, OrderPaymentFailedEvent, ReceiptDocument } from '../../common/src/contracts';
+import type { Order, OrderCreatedEvent, OrderPaymentFailedEvent } from '../../common/src/contracts';
 import { formatCents } from '../../common/src/money';
+import { OrderLedger } from '../../common/src/order-ledger';
 import { OrderStore } from '../../common/src/order.store';
 import type { SampleConfig } from '../../common/src/sample-config';
 import { HANDLERS, type SampleNames } from '../../common/src/sample-names';
@@ -19,6 +20,16 @@ export interface PaymentRecord {
   attempt: number;
   instance: string;
   at: string;
+}
+
+/** One run of the payments handler for one delivery, as the cluster demo's order check reads it. */
+export interface PaymentRun {
+  orderId: string;
+  instance: string;
+  /** ms since the epoch. */
+  startedAt: number;
+  endedAt: number;
+  outcome: 'paid' | 'failed';
 }
 
 /** Payments the order may be charged from: a replay after a fix starts from payment_failed. */
@@ -45,6 +56,7 @@ export class PaymentWorker {
     private readonly gateway: PaymentGatewaySimulator,
     private readonly orders: OrderStore,
     private readonly timeline: Timeline,
+    private readonly ledger: OrderLedger,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(SAMPLE_NAMES) private readonly names: SampleNames,
     @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
@@ -63,6 +75,19 @@ export class PaymentWorker {
     dedup: { key: ({ payload }) => (payload as OrderCreatedEvent).orderId, ttl: 7 * 24 * 3_600_000, lease: 30_000 },
   })
   async charge(@RabbitPayload() event: OrderCreatedEvent, @RabbitHeader(WARREN_HEADERS.attempt) attemptHeader?: unknown): Promise<void> {
+    const startedAt = Date.now();
+    let outcome: PaymentRun['outcome'] = 'failed';
+    try {
+      await this.chargeOnce(event, attemptHeader);
+      outcome = 'paid';
+    } finally {
+      // Every run, in the order runs end: a run of an order that starts before the previous run of that order ended is out of order.
+      const run: PaymentRun = { orderId: event.orderId, instance: this.config.instanceId, startedAt, endedAt: Date.now(), outcome };
+      await this.redis.rpush(this.names.keys.paymentRuns, JSON.stringify(run)).catch(() => undefined);
+    }
+  }
+
+  private async chargeOnce(event: OrderCreatedEvent, attemptHeader: unknown): Promise<void> {
     const attempt = Number(attemptHeader ?? 1) || 1;
     const order = await this.orders.get(event.orderId);
     if (!order) throw new NonRetryableError(`order ${event.orderId} does not exist`);
@@ -109,18 +134,13 @@ export class PaymentWorker {
     await this.announcePaid(paid.order, charge.chargeId);
   }
 
-  /** order.paid (express orders with a high priority, for the shipping queue) and the receipt (to the headers exchange). */
+  /**
+   * order.paid (express orders with a high priority, for the shipping queue) and the receipt (to
+   * the headers exchange), written into the outbox in the transaction that records the payment in
+   * PostgreSQL: the relay publishes both after the commit.
+   */
   private async announcePaid(order: Order, paymentId: string): Promise<void> {
-    const event: OrderPaidEvent = { orderId: order.id, customerId: order.customerId, paymentId, totalCents: order.totalCents ?? 0, express: order.express };
-    await this.amqp.publish(this.names.exchanges.orders, this.names.routingKeys.orderPaid, event, {
-      messageId: messageIdFrom('order.paid', order.id),
-      priority: order.express ? 9 : 1,
-    });
-    const receipt: ReceiptDocument = { orderId: order.id, customerId: order.customerId, paymentId, totalCents: event.totalCents };
-    await this.amqp.publish(this.names.exchanges.documents, '', receipt, {
-      messageId: messageIdFrom('receipt', order.id),
-      headers: { kind: 'receipt', format: 'pdf' },
-    });
+    await this.ledger.paid(order, paymentId);
   }
 
   private async markFailed(order: Order, reason: string, transient: boolean, attempt: number): Promise<void> {

@@ -1,9 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { RabbitMQModule, type QueueOptions } from '@warren/rabbitmq';
+import { WarrenOutboxModule } from '@warren/rabbitmq/outbox';
 import { RedisDedupStore } from '@warren/rabbitmq/redis';
+import type { Pool } from 'pg';
+import { OrderLedger } from '../../common/src/order-ledger';
 import { baseRabbitOptions } from '../../common/src/rabbitmq-options';
 import type { SampleConfig } from '../../common/src/sample-config';
 import { SampleCoreModule } from '../../common/src/sample-core.module';
+import { ORDERS_DB, SampleDatabaseModule } from '../../common/src/sample-database.module';
 import { HANDLERS, sampleNames } from '../../common/src/sample-names';
 import { PaymentGatewaySimulator } from './payment-gateway.simulator';
 import { PaymentWorker } from './payment.worker';
@@ -23,6 +27,13 @@ export class PaymentsModule {
       module: PaymentsModule,
       imports: [
         SampleCoreModule.forRoot(config, 'payments'),
+        // order.paid and the receipt are written with the payment into the orders' outbox; this
+        // instance relays the table too (any number of relays may share it).
+        SampleDatabaseModule.forRoot(config, 'payments'),
+        WarrenOutboxModule.forRootAsync({
+          inject: [ORDERS_DB],
+          useFactory: (pool: Pool) => ({ pool, table: names.database.outbox, retention: 7 * 86_400_000 }),
+        }),
         RabbitMQModule.forRootAsync({
           useFactory: () => ({
             ...baseRabbitOptions(config, names, 'payments'),
@@ -33,6 +44,12 @@ export class PaymentsModule {
                 exchange: names.exchanges.orders,
                 queue: names.queues.payments,
                 queueOptions,
+                // On a cluster: partitions keyed by order id (order.created carries the key, see OrderLedger),
+                // one active worker per partition, shared out among the workers. 'delay' keeps the sample's
+                // retries in wait queues: each order has one payment message in flight, so its order holds.
+                ...(config.paymentPartitions > 0
+                  ? { partitions: { count: config.paymentPartitions, onFailure: 'delay' as const, heartbeatMs: config.heartbeatMs } }
+                  : {}),
                 retry: {
                   maxAttempts: retry.maxAttempts,
                   backoff: { type: 'exponential', initialDelay: retry.initialDelayMs, multiplier: 2, maxDelay: retry.maxDelayMs, jitter: retry.jitter },
@@ -42,7 +59,7 @@ export class PaymentsModule {
           }),
         }),
       ],
-      providers: [PaymentGatewaySimulator, PaymentWorker],
+      providers: [PaymentGatewaySimulator, PaymentWorker, OrderLedger],
     };
   }
 }

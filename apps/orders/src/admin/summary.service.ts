@@ -6,6 +6,7 @@ import { OrderStore } from '../../../common/src/order.store';
 import type { SampleNames } from '../../../common/src/sample-names';
 import { REDIS, SAMPLE_NAMES } from '../../../common/src/sample.tokens';
 import { ServiceRegistry } from '../../../common/src/service-registry';
+import { OrderLedger, type OutboxSummary } from '../../../common/src/order-ledger';
 
 /** The state of the whole system, for GET /admin/summary and the demo's closing table. */
 export interface SystemSummary {
@@ -23,6 +24,8 @@ export interface SystemSummary {
   deadLetters: Record<string, number>;
   notifications: Record<string, number>;
   services: Array<{ service: string; instance: string; rabbitmq: string; stopped: boolean }>;
+  /** The orders service's transactional outbox: events published, latency, orders without their event. */
+  outbox: OutboxSummary;
 }
 
 @Injectable()
@@ -31,12 +34,13 @@ export class SummaryService {
     private readonly store: OrderStore,
     private readonly registry: ServiceRegistry,
     private readonly deadLetters: DeadLetterService,
+    private readonly ledger: OrderLedger,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(SAMPLE_NAMES) private readonly names: SampleNames,
   ) {}
 
   async summarize(): Promise<SystemSummary> {
-    const [byState, total, charges, recorded, sent, reports, dlq] = await Promise.all([
+    const [byState, total, charges, recorded, sent, reports, dlq, outbox] = await Promise.all([
       this.store.countByState(),
       this.store.count(),
       this.redis.lrange(this.names.keys.charges, 0, -1),
@@ -44,6 +48,7 @@ export class SummaryService {
       this.redis.lrange(this.names.keys.notifications, 0, -1),
       this.registry.all(),
       this.deadLetters.count(this.names.queues.paymentsDlq).catch(() => 0),
+      this.ledger.summary(),
     ]);
     const perOrder = new Map<string, number>();
     for (const raw of charges) {
@@ -62,6 +67,7 @@ export class SummaryService {
       deadLetters: { [this.names.queues.paymentsDlq]: dlq },
       notifications,
       services: reports.map(({ service, instance, rabbitmq, stopped }) => ({ service, instance, rabbitmq, stopped })),
+      outbox,
     };
   }
 }

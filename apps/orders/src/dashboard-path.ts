@@ -1,0 +1,2 @@
+/** Where the orders service mounts Warren's dashboard. */
+export const DASHBOARD_PATH = '/warren';
