@@ -59,6 +59,8 @@ export interface PublisherHandle {
 export interface ConsumerHandle {
   readonly settings: DeclaredSettings;
   close(): Promise<void>;
+  /** A partitioned consumer's view of its group: how many instances it knows, which partitions it owns. */
+  partitionGroups?(): Array<{ instances: number; owned: number[] }>;
 }
 
 export interface RpcHandle {
@@ -78,9 +80,14 @@ export interface HandlerFleetHandle {
 export interface ConsumerFeatures {
   retry?: boolean;
   dedup?: boolean;
+  /** Batch consume: the handler gets up to this many messages at once (Warren's `batch: { size }`). */
+  batch?: number;
+  /** Partitioned, ordered consumption over this many partition queues (`<queue>.p<i>`). */
+  partitions?: number;
 }
 
-export type MessageListener = (payload: BenchPayload) => void;
+/** A listener may return a promise: the handler (and, for a partitioned handler, its partition) waits for it. */
+export type MessageListener = (payload: BenchPayload) => void | Promise<void>;
 
 export interface Contender {
   readonly name: ContenderName;

@@ -74,11 +74,17 @@ interface Reference {
   label: string;
 }
 
-/** What a row is compared to: raw amqplib for the core scenarios, plain consume for retry+dedup, golevelup for the other Warren-only ones. */
+/**
+ * What a row is compared to: raw amqplib for the core scenarios, plain consume for retry+dedup,
+ * batch consume and partitioned consume, nothing for the outbox (its row holds its own comparison,
+ * publish after commit), golevelup for the other Warren-only ones.
+ */
 export function referenceOf(scenario: ScenarioName, contender: ContenderName): Reference | undefined {
   const spec = SCENARIOS[scenario];
+  if (scenario === 'outbox') return undefined;
   if (spec.kind === 'core') return contender === 'amqplib' ? undefined : { scenario, contender: 'amqplib', label: 'amqplib' };
-  if (scenario === 'consume-retry-dedup') return { scenario: 'consume', contender, label: `${contender} plain consume` };
+  if (scenario === 'consume-retry-dedup' || scenario === 'consume-batch' || scenario === 'consume-partitioned' || scenario === 'consume-partitioned-scale')
+    return { scenario: 'consume', contender, label: `${contender} plain consume` };
   return contender === 'golevelup' ? undefined : { scenario, contender: 'golevelup', label: 'golevelup' };
 }
 
@@ -362,7 +368,7 @@ export function renderMarkdown(report: RunReport): string {
   if (warrenScenarios.length) {
     out.push('## Warren-only scenarios');
     out.push('');
-    out.push('golevelup runs the same code where its API allows, as a reference; ratios are to it (to plain consume for retry + dedup).');
+    out.push('golevelup runs the same code where its API allows, as a reference; ratios are to it (to plain consume for retry + dedup and for batch consume).');
     out.push('');
     const cols: ContenderName[] = ['warren', 'golevelup'];
     const body: string[][] = [];
@@ -378,7 +384,12 @@ export function renderMarkdown(report: RunReport): string {
           }),
         ]);
       }
-      if (scenario === 'consume-retry-dedup') {
+      if (
+        scenario === 'consume-retry-dedup' ||
+        scenario === 'consume-batch' ||
+        scenario === 'consume-partitioned' ||
+        scenario === 'consume-partitioned-scale'
+      ) {
         const row = findRow(summary, scenario, 'warren');
         const delta = row?.cpuDeltaUsPerOp;
         body.push([

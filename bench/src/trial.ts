@@ -12,11 +12,13 @@ import { CONTENDER_NAMES, Contender, ContenderName, ContenderUnavailableError, S
 import { loadContender } from './contenders/contender-registry';
 import { runConsume } from './scenarios/consume.scenario';
 import { runReconnect, runStartup } from './scenarios/handler-fleet.scenario';
+import { runOutbox } from './scenarios/outbox.scenario';
+import { runPartitionedScale } from './scenarios/partitioned-scale.scenario';
 import { runPublish } from './scenarios/publish.scenario';
 import { runRpcMemory } from './scenarios/rpc-memory.scenario';
 import { runRpc } from './scenarios/rpc.scenario';
 import { ScenarioContext, ScenarioOutcome, ScenarioRunners, ScenarioUnavailableError, TrialParams } from './scenarios/scenario';
-import { ALL_SCENARIOS, ScenarioName, TRIAL_OVERHEAD_MS } from './scenarios/scenario-catalog';
+import { ALL_SCENARIOS, BENCH_BATCH_SIZE, ScenarioName, TRIAL_OVERHEAD_MS } from './scenarios/scenario-catalog';
 import { BrokerHelper } from './support/broker-helper';
 import { assertLoopbackUrl } from './support/broker-url';
 import { peakRssMb } from './support/measure';
@@ -30,9 +32,13 @@ const RUNNERS: ScenarioRunners = {
   'rpc-seq': runRpc,
   'rpc-conc': runRpc,
   'consume-retry-dedup': (c, ctx) => runConsume(c, ctx, { retry: true, dedup: true }),
+  'consume-batch': (c, ctx) => runConsume(c, ctx, { batch: BENCH_BATCH_SIZE }),
+  'consume-partitioned': (c, ctx) => runConsume(c, ctx, { partitions: 8 }),
+  'consume-partitioned-scale': runPartitionedScale,
   startup: runStartup,
   reconnect: runReconnect,
   'rpc-memory': runRpcMemory,
+  outbox: runOutbox,
 };
 
 const started = nowMs();

@@ -66,7 +66,8 @@ const flavour: RabbitModuleFlavour = {
   },
 
   checkFeatures(features?: ConsumerFeatures) {
-    if (features?.retry || features?.dedup) throw new ScenarioUnsupportedError('golevelup', 'retry/dedup');
+    if (features?.retry || features?.dedup || features?.partitions) throw new ScenarioUnsupportedError('golevelup', 'retry/dedup/partitions');
+    if (features?.batch) throw new ScenarioUnsupportedError('golevelup', 'batch consume (not run as a reference)');
   },
 
   declared(kind, settings): DeclaredSettings {

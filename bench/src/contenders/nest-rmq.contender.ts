@@ -120,13 +120,13 @@ export class NestRmqContender implements Contender {
   }
 
   async openConsumer(settings: BenchSettings, route: Route, listener: MessageListener, features?: ConsumerFeatures): Promise<ConsumerHandle> {
-    if (features?.retry || features?.dedup) throw new ScenarioUnsupportedError(this.name, 'retry/dedup');
+    if (features?.retry || features?.dedup || features?.partitions) throw new ScenarioUnsupportedError(this.name, 'retry/dedup/partitions');
 
     @Controller()
     class BenchEventController {
       @EventPattern(EVENT_PATTERN)
       handle(@Payload() data: unknown, @Ctx() context: RmqContext): void {
-        listener(decodePayload(data));
+        void listener(decodePayload(data));
         (context.getChannelRef() as Channel).ack(context.getMessage() as Message);
       }
     }

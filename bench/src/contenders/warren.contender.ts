@@ -6,7 +6,7 @@ import { RabbitModuleApi, RabbitModuleContender, RabbitModuleFlavour } from './r
  *
  *   RabbitMQModule.forRoot({ uri, connectionName, noDelay, prefetchCount, exchanges,
  *                            connectionInitOptions, publishOptions })
- *   @RabbitSubscribe({ exchange, routingKey, queue, queueOptions, prefetch, retry?, dedup? })
+ *   @RabbitSubscribe({ exchange, routingKey, queue, queueOptions, prefetch, retry?, dedup?, batch? })
  *   @RabbitRPC({ exchange, routingKey, queue })        return value = reply
  *   amqp.publish(exchange, routingKey, message, options?)   resolves on the confirm
  *   amqp.request<T>({ exchange, routingKey, payload, timeout })
@@ -22,6 +22,8 @@ const REQUIRED_EXPORTS = ['RabbitMQModule', 'AmqpConnection', 'RabbitSubscribe',
 /** Retry and dedup settings of the `consume-retry-dedup` scenario (the issue's example). */
 export const WARREN_RETRY = { maxAttempts: 3, backoff: { type: 'fixed', delay: 1000 } } as const;
 export const WARREN_DEDUP = { ttl: 60_000 } as const;
+/** ms a partial batch waits in the `consume-batch` scenario (only the last batch of a trial is partial). */
+export const WARREN_BATCH_TIMEOUT_MS = 50;
 
 export function loadWarrenApi(): RabbitModuleApi {
   let mod: Record<string, unknown>;
@@ -65,6 +67,8 @@ function flavour(api: RabbitModuleApi): RabbitModuleFlavour {
         prefetch: settings.prefetch,
         ...(features?.retry ? { retry: WARREN_RETRY } : {}),
         ...(features?.dedup ? { dedup: WARREN_DEDUP } : {}),
+        ...(features?.batch ? { batch: { size: features.batch, timeoutMs: WARREN_BATCH_TIMEOUT_MS } } : {}),
+        ...(features?.partitions ? { partitions: { count: features.partitions } } : {}),
       };
     },
 
@@ -87,7 +91,7 @@ function flavour(api: RabbitModuleApi): RabbitModuleFlavour {
     declared(kind, settings): DeclaredSettings {
       const notes: string[] = [];
       if (kind === 'rpc') {
-        notes.push('request() always sends non-persistent requests (expiration = timeout) on a channel without confirms: the API has no option for either');
+        notes.push('request() sends non-persistent requests (expiration = timeout) on a channel without confirms, as the amqplib reference does');
       }
       return {
         confirms: kind === 'publish' ? true : kind === 'rpc' ? false : null,

@@ -23,23 +23,34 @@ export async function runConsume(contender: Contender, ctx: ScenarioContext, fea
   const windowStartAt = Math.max(1, p.warmup);
   // With retry/dead-lettering Warren adds `<queue>.dlq` (its default name); deleting a missing queue is a no-op.
   if (features) ctx.trackQueue(`${route.queue}.dlq`);
+  // Partitioned: the handler's queue is `count` partition queues; message i goes to partition i % count.
+  const partitions = features?.partitions ?? 0;
+  const queues = partitions > 0 ? Array.from({ length: partitions }, (_, p) => `${route.queue}.p${p}`) : [route.queue];
+  if (partitions > 0) {
+    for (const queue of queues) ctx.trackQueue(queue);
+    ctx.trackExchange(`${route.queue}.partitions`);
+  }
 
   // Phase 0: let the contender declare its queue (and bindings/arguments).
   const first = await contender.openConsumer(ctx.settings, route, () => undefined, features);
   await first.close();
-  if ((await ctx.helper.messageCount(route.queue)) === undefined) {
-    throw new Error(`${contender.name} did not declare the queue ${route.queue}`);
+  for (const queue of queues) {
+    if ((await ctx.helper.messageCount(queue)) === undefined) throw new Error(`${contender.name} did not declare the queue ${queue}`);
   }
 
   const encode = contender.encodeForQueue?.bind(contender) ?? encodePayload;
-  await ctx.helper.prefill(
-    route.queue,
-    total,
-    (i) => {
-      const payload = makePayload(i);
-      return { content: encode(payload), payload };
-    },
-    Date.now() + PREFILL_TIMEOUT_MS,
+  await Promise.all(
+    queues.map((queue, p) =>
+      ctx.helper.prefill(
+        queue,
+        Math.ceil((total - p) / queues.length),
+        (i) => {
+          const payload = makePayload(i * queues.length + p);
+          return { content: encode(payload), payload };
+        },
+        Date.now() + PREFILL_TIMEOUT_MS,
+      ),
+    ),
   );
 
   const seen = new Uint8Array(total);
@@ -47,6 +58,9 @@ export async function runConsume(contender: Contender, ctx: ScenarioContext, fea
   let unique = 0;
   let duplicates = 0;
   let foreign = 0;
+  let outOfOrder = 0;
+  // Partitioned: each partition's ids must arrive in ascending order.
+  const lastOfPartition = new Array<number>(queues.length).fill(-1);
   const window = new MeasureWindow();
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -54,6 +68,11 @@ export async function runConsume(contender: Contender, ctx: ScenarioContext, fea
   const listener = (payload: BenchPayload): void => {
     handled++;
     if (Number.isInteger(payload.id) && payload.id >= 0 && payload.id < total) {
+      if (partitions > 0) {
+        const p = payload.id % queues.length;
+        if (payload.id < lastOfPartition[p]) outOfOrder++;
+        lastOfPartition[p] = payload.id;
+      }
       if (seen[payload.id]) duplicates++;
       else {
         seen[payload.id] = 1;
@@ -82,10 +101,19 @@ export async function runConsume(contender: Contender, ctx: ScenarioContext, fea
 
   // Completed: acks must have emptied the queue. Truncated: unacked messages
   // went back to the queue; together with those handled nothing may be missing.
-  let remaining = await ctx.helper.waitForCount(route.queue, complete ? 0 : total - unique, 5_000);
-  if (!complete) {
+  const countAll = async (): Promise<number | undefined> => {
+    let sum = 0;
+    for (const queue of queues) {
+      const n = await ctx.helper.messageCount(queue);
+      if (n === undefined) return undefined;
+      sum += n;
+    }
+    return sum;
+  };
+  let remaining = queues.length === 1 ? await ctx.helper.waitForCount(route.queue, complete ? 0 : total - unique, 5_000) : await countAll();
+  if (!complete || queues.length > 1) {
     await sleep(200);
-    remaining = await ctx.helper.messageCount(route.queue);
+    remaining = await countAll();
   }
   if (remaining === undefined) throw new BenchIntegrityError(`queue ${route.queue} disappeared`);
   if (complete && remaining !== 0) throw new BenchIntegrityError(`${remaining} messages still in the queue after all ${total} were handled: not acked`);
@@ -93,6 +121,7 @@ export async function runConsume(contender: Contender, ctx: ScenarioContext, fea
     throw new BenchIntegrityError(`${total - unique - remaining} messages lost (handled ${unique}, left ${remaining} of ${total})`);
   if (duplicates > 0) throw new BenchIntegrityError(`${duplicates} messages handled twice`);
   if (foreign > 0) throw new BenchIntegrityError(`${foreign} messages with an unexpected payload`);
+  if (outOfOrder > 0) throw new BenchIntegrityError(`${outOfOrder} messages handled before an earlier message of their partition`);
 
   const ops = (complete ? total : unique) - windowStartAt;
   return {

@@ -6,7 +6,16 @@ import type { ContenderName } from '../contender';
  */
 
 export const CORE_SCENARIOS = ['publish', 'consume', 'rpc-seq', 'rpc-conc'] as const;
-export const WARREN_SCENARIOS = ['consume-retry-dedup', 'startup', 'reconnect', 'rpc-memory'] as const;
+export const WARREN_SCENARIOS = [
+  'consume-retry-dedup',
+  'consume-batch',
+  'consume-partitioned',
+  'consume-partitioned-scale',
+  'startup',
+  'reconnect',
+  'rpc-memory',
+  'outbox',
+] as const;
 export type CoreScenarioName = (typeof CORE_SCENARIOS)[number];
 export type ScenarioName = CoreScenarioName | (typeof WARREN_SCENARIOS)[number];
 export const ALL_SCENARIOS: readonly ScenarioName[] = [...CORE_SCENARIOS, ...WARREN_SCENARIOS];
@@ -52,6 +61,8 @@ export interface ScenarioSpec {
 
 const ALL: readonly ContenderName[] = ['amqplib', 'warren', 'golevelup', 'nest-rmq'];
 const RPC_TIMEOUT_MS = 30_000;
+/** Messages per batch in `consume-batch`: half the prefetch, so the broker delivers the next batch while one is handled. */
+export const BENCH_BATCH_SIZE = 25;
 
 export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
   publish: {
@@ -119,6 +130,53 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
       full: { count: 20_000, warmup: 2_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
     },
   },
+  'consume-batch': {
+    name: 'consume-batch',
+    title: `consume in batches of ${BENCH_BATCH_SIZE}, prefetch 50 (vs plain consume, same round)`,
+    metric: { key: 'throughput', label: 'msg/s', unit: 'msg/s', higherIsBetter: true },
+    extra: [],
+    op: 'msg',
+    contenders: ['warren'],
+    kind: 'warren',
+    sizing: {
+      quick: { count: 5_000, warmup: 500, concurrency: 50, budgetMs: 20_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+      full: { count: 20_000, warmup: 2_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+    },
+  },
+  'consume-partitioned': {
+    name: 'consume-partitioned',
+    title: 'ordered consume over 8 partitions, one instance (vs plain consume, same round)',
+    metric: { key: 'throughput', label: 'msg/s', unit: 'msg/s', higherIsBetter: true },
+    extra: [],
+    op: 'msg',
+    contenders: ['warren'],
+    kind: 'warren',
+    sizing: {
+      quick: { count: 5_000, warmup: 500, concurrency: 50, budgetMs: 20_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+      full: { count: 20_000, warmup: 2_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+    },
+  },
+  'consume-partitioned-scale': {
+    name: 'consume-partitioned-scale',
+    title: 'ordered consume over 8 partitions by 1, 2 and 3 consumer processes (vs plain consume, same round)',
+    metric: { key: 'throughput', label: 'msg/s, 3 processes', unit: 'msg/s', higherIsBetter: true },
+    extra: [
+      { key: 'throughput2', label: 'msg/s, 2 processes', unit: 'msg/s', higherIsBetter: true },
+      { key: 'throughput1', label: 'msg/s, 1 process', unit: 'msg/s', higherIsBetter: true },
+      { key: 'cpuUsPerMsg2', label: 'CPU µs/msg, 2 processes (sum)', unit: 'µs', higherIsBetter: false },
+      { key: 'cpuUsPerMsg3', label: 'CPU µs/msg, 3 processes (sum)', unit: 'µs', higherIsBetter: false },
+      { key: 'workThroughput1', label: 'msg/s, 1 process, 100 µs CPU/msg handler', unit: 'msg/s', higherIsBetter: true },
+      { key: 'workThroughput2', label: 'msg/s, 2 processes, 100 µs CPU/msg handler', unit: 'msg/s', higherIsBetter: true },
+      { key: 'workThroughput3', label: 'msg/s, 3 processes, 100 µs CPU/msg handler', unit: 'msg/s', higherIsBetter: true },
+    ],
+    op: 'msg',
+    contenders: ['warren'],
+    kind: 'warren',
+    sizing: {
+      quick: { count: 5_000, warmup: 0, concurrency: 50, budgetMs: 20_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+      full: { count: 20_000, warmup: 0, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+    },
+  },
   startup: {
     name: 'startup',
     title: 'start-up with 500 subscribe handlers',
@@ -159,6 +217,26 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
     sizing: {
       quick: { count: 2_000, warmup: 0, concurrency: 2_000, budgetMs: 30_000, rpcTimeoutMs: 4_000 },
       full: { count: 10_000, warmup: 0, concurrency: 10_000, budgetMs: 60_000, rpcTimeoutMs: 10_000 },
+    },
+  },
+  outbox: {
+    name: 'outbox',
+    title: 'orders to PostgreSQL with their event: transactional outbox vs publish after commit',
+    metric: { key: 'throughput', label: 'orders/s, outbox (event confirmed)', unit: 'orders/s', higherIsBetter: true },
+    extra: [
+      { key: 'directThroughput', label: 'orders/s, publish after commit', unit: 'orders/s', higherIsBetter: true },
+      { key: 'relayP50Ms', label: 'relay p50 ms (commit → confirm)', unit: 'ms', higherIsBetter: false },
+      { key: 'relayP99Ms', label: 'relay p99 ms (commit → confirm)', unit: 'ms', higherIsBetter: false },
+      { key: 'polledThroughput', label: 'orders/s, outbox without NOTIFY (polling 100 ms)', unit: 'orders/s', higherIsBetter: true },
+      { key: 'polledP50Ms', label: 'relay p50 ms without NOTIFY', unit: 'ms', higherIsBetter: false },
+      { key: 'polledP99Ms', label: 'relay p99 ms without NOTIFY', unit: 'ms', higherIsBetter: false },
+    ],
+    op: 'order',
+    contenders: ['warren'],
+    kind: 'warren',
+    sizing: {
+      quick: { count: 2_000, warmup: 0, concurrency: 20, budgetMs: 30_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+      full: { count: 10_000, warmup: 0, concurrency: 20, budgetMs: 60_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
     },
   },
 };

@@ -68,6 +68,11 @@ export class ScenarioContext {
     this.queues.add(name);
   }
 
+  /** Registers an exchange a library creates next to the trial's own (e.g. a partitioned handler's) for deletion. */
+  trackExchange(name: string): void {
+    this.exchanges.add(name);
+  }
+
   get createdQueues(): string[] {
     return [...this.queues];
   }
