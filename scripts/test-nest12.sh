@@ -12,7 +12,7 @@ cd "$work"
 npm ci --no-audit --no-fund --loglevel=error
 # --no-save: the lockfile stays on Nest 11; --legacy-peer-deps: the golevelup bench contender asks for Nest 11.
 npm install --no-save --legacy-peer-deps --no-audit --no-fund --loglevel=error \
-  @nestjs/common@12 @nestjs/core@12 @nestjs/platform-express@12 @nestjs/microservices@12 @nestjs/testing@12 \
+  @nestjs/common@12 @nestjs/core@12 @nestjs/platform-express@12 @nestjs/platform-fastify@12 @nestjs/microservices@12 @nestjs/testing@12 \
   @nestjs/terminus@12 ioredis@6
 npm ls --depth=0 @nestjs/core @nestjs/common @nestjs/terminus ioredis amqplib || true
 echo "==> the library builds against NestJS 12 (child-process tests load dist/)"

@@ -1,6 +1,6 @@
 // What the README's two commands (npm run demo, npm test) do before anything else on a fresh
-// clone: install the dependencies when they are missing, and make sure RabbitMQ and Redis
-// answer — starting local ones when they are installed, or with Docker when only Docker is
+// clone: install the dependencies when they are missing, and make sure RabbitMQ, Redis and
+// PostgreSQL answer — starting local ones when they are installed, or with Docker when only Docker is
 // there — or else say what to do. Plain JavaScript with no dependency, so it runs before
 // `npm ci`. Never a stack trace, never a hang.
 'use strict';
@@ -21,6 +21,15 @@ function amqpUrls() {
 function redisUrl() {
   return process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 }
+
+function databaseUrl() {
+  return process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+}
+
+/** Starts every local PostgreSQL cluster (Debian's pg_ctlcluster); without it, Docker Compose is tried. */
+const POSTGRES_START = has('pg_ctlcluster')
+  ? ['sh', '-c', 'pg_lsclusters -h | while read version cluster rest; do pg_ctlcluster "$version" "$cluster" start; done']
+  : ['pg_ctlcluster'];
 
 function fail(message) {
   console.error(`\n${message}\n`);
@@ -70,7 +79,7 @@ async function start(name, target, command, composeService) {
   return false;
 }
 
-/** Makes sure RabbitMQ (any of the AMQP_URL list) and Redis answer; exits with instructions if they cannot. */
+/** Makes sure RabbitMQ (any of the AMQP_URL list), Redis and PostgreSQL answer; exits with instructions if they cannot. */
 async function ensureServices(what) {
   const problems = [];
   const brokers = amqpUrls();
@@ -93,7 +102,16 @@ async function ensureServices(what) {
         `  or set REDIS_URL=redis://host:6379`,
     );
   }
-  if (problems.length > 0) fail(`npm ${what} needs RabbitMQ and Redis:\n\n${problems.join('\n\n')}`);
+  const postgres = endpoint(databaseUrl(), 5432);
+  if (!(await probe(postgres)) && !(await start('PostgreSQL', postgres, POSTGRES_START, 'postgres'))) {
+    problems.push(
+      `No PostgreSQL answers at ${mask(databaseUrl())} (the orders service keeps its orders and outbox there).\n` +
+        `  Install and start one:  apt-get install -y postgresql && pg_ctlcluster 15 main start\n` +
+        `                     or:  docker run -d --name postgres -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16\n` +
+        `  or set DATABASE_URL=postgres://user@host:5432/db`,
+    );
+  }
+  if (problems.length > 0) fail(`npm ${what} needs RabbitMQ, Redis and PostgreSQL:\n\n${problems.join('\n\n')}`);
 }
 
-module.exports = { ensureDependencies, ensureServices, amqpUrls, redisUrl, ROOT };
+module.exports = { ensureDependencies, ensureServices, amqpUrls, redisUrl, databaseUrl, ROOT };
