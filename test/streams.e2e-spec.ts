@@ -11,7 +11,7 @@ import {
 import { RedisStreamOffsetStore } from '@warren/rabbitmq/redis';
 import { Redis } from 'ioredis';
 import { bootExpectingFailure, createApp } from './support/app';
-import { AMQP_URL, BrokerAdmin, closeConnectionsNamed, REDIS_URL, uniqueName, waitFor } from './support/broker';
+import { AMQP_URL, BrokerAdmin, brokerNow, closeConnectionsNamed, REDIS_URL, uniqueName, waitFor } from './support/broker';
 
 /** Sequence numbers each reader handled, in the order it handled them. */
 type Reads = Map<string, number[]>;
@@ -115,9 +115,10 @@ describe('stream queues read from an offset', () => {
     const writer = await boot(readerModule(exchange, queue, reads, { tail: { offset: 'next' } }));
     const amqp = writer.get(AmqpConnection);
     await publish(amqp, range(0, 200));
-    // Stream timestamps are in whole seconds: leave a clear second between the two batches.
+    // Stream timestamps are in whole seconds: leave a clear second between the two batches. The
+    // point in time is read on the broker, whose clock stamps the chunks (it may differ from ours).
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const since = new Date();
+    const since = new Date(await brokerNow());
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await publish(amqp, range(200, 300));
     await waitFor(() => reads.get('tail')?.length === 300, 'the tail reader saw everything');

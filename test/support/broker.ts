@@ -141,6 +141,18 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/**
+ * The broker's own clock (ms since the epoch), read on the broker under test. A stream's chunk
+ * timestamps come from this clock, not the test process's, and the two may differ by seconds
+ * (a stepped system clock is corrected gradually by the broker's VM).
+ */
+export async function brokerNow(): Promise<number> {
+  const out = await rabbitmqctl('eval', 'erlang:system_time(millisecond).');
+  const now = Number(out.trim().split('\n').pop());
+  if (!Number.isSafeInteger(now)) throw new Error(`rabbitmqctl eval printed no time: ${out}`);
+  return now;
+}
+
 /** Channels the broker counts on each connection whose client-provided name is `connectionName`. */
 export async function channelsOfConnectionsNamed(connectionName: string): Promise<number[]> {
   const out = await rabbitmqctl('list_connections', '-q', '--no-table-headers', 'channels', 'client_properties');
