@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,8 +9,13 @@ const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..');
 const LIBRARY = join(ROOT, 'libs/rabbitmq');
 
-/** Versions the monorepo installed, so an offline install finds them in the npm cache. */
-const PEERS = ['@nestjs/common@^11.0.0', '@nestjs/core@^11.0.0', 'reflect-metadata@^0.2.0', 'rxjs@^7.8.0'];
+/** The peers, at the versions the monorepo installed: the npm cache has those (a range could pick a newer one it lacks). */
+const PEER_NAMES = ['@nestjs/common', '@nestjs/core', 'reflect-metadata', 'rxjs'];
+
+async function installedSpec(name: string): Promise<string> {
+  const { version } = JSON.parse(await readFile(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
+  return `${name}@${version}`;
+}
 
 /**
  * A plain CommonJS consumer of the published package: no TypeScript, no path
@@ -80,8 +85,12 @@ describe('the packed library', () => {
     const app = join(work, 'app');
     await mkdir(app);
     await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'warren-pack-check', version: '1.0.0', private: true }));
-    // Offline: everything was installed by the monorepo, so the npm cache has it.
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error', tarball, ...PEERS], { cwd: app, timeout: 60_000 });
+    // Prefer the cache (the monorepo installed all of it); what it lacks comes from the registry.
+    const peers = await Promise.all(PEER_NAMES.map(installedSpec));
+    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', '--fetch-timeout=30000', tarball, ...peers], {
+      cwd: app,
+      timeout: 90_000,
+    });
     await writeFile(join(app, 'check.js'), SCRIPT);
 
     const { stdout } = await run(process.execPath, ['check.js'], {
@@ -90,5 +99,5 @@ describe('the packed library', () => {
       env: { ...process.env, AMQP_URL, QUEUE: queue, NODE_PATH: '' },
     });
     expect(stdout).toContain('CONSUMED {"from":"packed"}');
-  }, 120_000);
+  }, 180_000);
 });
