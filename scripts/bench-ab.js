@@ -15,6 +15,9 @@
  * timestamp), `raw+props-<name>` (raw+props without one of them), `raw+props@<n>` (ids of n characters), `warren` (this checkout's
  * libs/rabbitmq/dist), `warren-b` (the dist and node_modules of the checkout in WARREN_B, e.g. an
  * older commit: `git worktree add /tmp/old <rev> && cd /tmp/old && npm ci && npm run build`).
+ * RPC only: `warren-client` (Warren calls, the raw server answers), `warren-server` (the raw caller
+ * with Warren's request properties, a Warren @RabbitRPC handler answers), each half on a connection
+ * of its own, and `raw+props/2` (raw+props with the server on a second connection) to compare them with.
  * Options through the environment: ROUNDS (5), COUNT (publish 60000, rpc 20000), CONCURRENCY
  * (publish 100, rpc 50), AMQP_URL. Publish: 1 KB JSON, persistent, confirms, COUNT in flight
  * windows of CONCURRENCY. RPC: the server in the same process, direct reply-to.
@@ -80,6 +83,7 @@ function propertiesOf(contender, scenario, messageIds) {
   if (contender === 'raw') return {};
   const all = scenario === 'publish' ? ['mandatory', 'timestamp', 'messageId'] : ['mandatory', 'expiration', 'timestamp'];
   const without = contender.startsWith('raw+props-') ? contender.slice('raw+props-'.length) : undefined;
+  if (contender === 'raw+props/2') contender = 'raw+props';
   // raw+props@36: message ids of 36 characters instead of Warren's 27 (RabbitMQ 3.x is slower from 32).
   const idLength = contender.startsWith('raw+props@') ? Number(contender.slice('raw+props@'.length)) : undefined;
   if (without !== undefined && !all.includes(without)) throw new Error(`${contender}: no property '${without}' (one of ${all.join(', ')})`);
@@ -112,6 +116,49 @@ async function runBounded(count, concurrency, fn) {
   });
 }
 
+/** The reference's RPC server: replies on its own channel, acks after handing the reply to the socket. */
+async function rawServer(server, tag, encode) {
+  await server.assertQueue(tag, { durable: true });
+  await server.bindQueue(tag, tag, tag);
+  await server.prefetch(50);
+  await server.consume(tag, (m) => {
+    if (!m) return;
+    server.sendToQueue(m.properties.replyTo, encode(JSON.parse(m.content.toString())), {
+      correlationId: m.properties.correlationId,
+      contentType: 'application/json',
+    });
+    server.ack(m);
+  });
+}
+
+/** The reference's RPC caller: direct reply-to, a correlation map and a timer per call; `more()` adds properties. */
+async function rawCaller(client, tag, encode, more) {
+  const extra = typeof more === 'function' ? more : () => more;
+  const waiting = new Map();
+  await client.consume(
+    'amq.rabbitmq.reply-to',
+    (m) => {
+      const w = m && waiting.get(m.properties.correlationId);
+      if (!w) return;
+      waiting.delete(m.properties.correlationId);
+      clearTimeout(w.timer);
+      w.resolve(JSON.parse(m.content.toString()));
+    },
+    { noAck: true },
+  );
+  let seq = 0;
+  return (p) =>
+    new Promise((resolve, reject) => {
+      const id = String(++seq);
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error('timeout'));
+      }, 10000);
+      waiting.set(id, { resolve, timer });
+      client.publish(tag, tag, encode(p), { contentType: 'application/json', replyTo: 'amq.rabbitmq.reply-to', correlationId: id, ...extra() });
+    });
+}
+
 async function startWarren(lib, module) {
   lib.from('reflect-metadata');
   const { Test } = lib.from('@nestjs/testing');
@@ -135,7 +182,42 @@ async function trial(scenario, contender) {
   const encode = (p) => Buffer.from(JSON.stringify(p));
   let call;
   let close;
-  if (contender.startsWith('raw')) {
+  if (!publish && (contender === 'warren-client' || contender === 'warren-server')) {
+    // Half Warren, half the raw reference (with Warren's request properties), each on its own
+    // connection: tells whether a difference in RPC lies on the calling or the answering side.
+    const warrenServes = contender === 'warren-server';
+    const connection = await amqp.connect(URL, { noDelay: true });
+    const W = lib.warren();
+    const root = {
+      uri: URL,
+      noDelay: true,
+      prefetchCount: 50,
+      exchanges: [{ name: tag, type: 'direct', options: { durable: false } }],
+      connectionInitOptions: { wait: true },
+    };
+    let app;
+    if (warrenServes) {
+      const { Injectable } = lib.from('@nestjs/common');
+      class EchoServer {
+        echo(message) {
+          return message;
+        }
+      }
+      W.RabbitRPC({ exchange: tag, routingKey: tag, queue: tag })(EchoServer.prototype, 'echo', Object.getOwnPropertyDescriptor(EchoServer.prototype, 'echo'));
+      Injectable()(EchoServer);
+      app = await startWarren(lib, { providers: [EchoServer], imports: [W.RabbitMQModule.forRoot(root)] });
+      call = await rawCaller(await connection.createChannel(), tag, encode, propertiesOf('raw+props', scenario, undefined));
+    } else {
+      await rawServer(await connection.createChannel(), tag, encode);
+      app = await startWarren(lib, { imports: [W.RabbitMQModule.forRoot(root)] });
+      const warren = app.get(W.AmqpConnection);
+      call = (p) => warren.request({ exchange: tag, routingKey: tag, payload: p, timeout: 10000 });
+    }
+    close = async () => {
+      await app.close();
+      await connection.close();
+    };
+  } else if (contender.startsWith('raw')) {
     const { MessageIdSequence } = require(path.join(ROOT, 'libs/rabbitmq/dist/publisher/message-id'));
     const extra = propertiesOf(contender, scenario, new MessageIdSequence());
     const more = typeof extra === 'function' ? extra : () => extra;
@@ -149,44 +231,18 @@ async function trial(scenario, contender) {
           channel.publish(tag, tag, encode(p), { persistent: true, contentType: 'application/json', ...more() }, (e) => (e ? reject(e) : resolve())),
         );
     } else {
-      const server = await connection.createChannel();
-      await server.assertQueue(tag, { durable: true });
-      await server.bindQueue(tag, tag, tag);
-      await server.prefetch(50);
-      await server.consume(tag, (m) => {
-        if (!m) return;
-        server.sendToQueue(m.properties.replyTo, encode(JSON.parse(m.content.toString())), {
-          correlationId: m.properties.correlationId,
-          contentType: 'application/json',
-        });
-        server.ack(m);
-      });
-      const client = await connection.createChannel();
-      const waiting = new Map();
-      await client.consume(
-        'amq.rabbitmq.reply-to',
-        (m) => {
-          const w = m && waiting.get(m.properties.correlationId);
-          if (!w) return;
-          waiting.delete(m.properties.correlationId);
-          clearTimeout(w.timer);
-          w.resolve(JSON.parse(m.content.toString()));
-        },
-        { noAck: true },
-      );
-      let seq = 0;
-      call = (p) =>
-        new Promise((resolve, reject) => {
-          const id = String(++seq);
-          const timer = setTimeout(() => {
-            waiting.delete(id);
-            reject(new Error('timeout'));
-          }, 10000);
-          waiting.set(id, { resolve, timer });
-          client.publish(tag, tag, encode(p), { contentType: 'application/json', replyTo: 'amq.rabbitmq.reply-to', correlationId: id, ...more() });
-        });
+      // raw+props/2: the server on a connection of its own, as the half-Warren contenders have it.
+      const serverConnection = contender.endsWith('/2') ? await amqp.connect(URL, { noDelay: true }) : connection;
+      await rawServer(await serverConnection.createChannel(), tag, encode);
+      call = await rawCaller(await connection.createChannel(), tag, encode, more);
+      if (serverConnection !== connection) {
+        close = async () => {
+          await serverConnection.close();
+          await connection.close();
+        };
+      }
     }
-    close = () => connection.close();
+    close ??= () => connection.close();
   } else {
     const W = lib.warren();
     const root = {

@@ -75,7 +75,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
     kind: 'core',
     sizing: {
       quick: { count: 5_000, warmup: 500, concurrency: 100, budgetMs: 20_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
-      full: { count: 20_000, warmup: 2_000, concurrency: 100, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+      full: { count: 60_000, warmup: 6_000, concurrency: 100, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
     },
   },
   consume: {
@@ -88,7 +88,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
     kind: 'core',
     sizing: {
       quick: { count: 5_000, warmup: 500, concurrency: 50, budgetMs: 20_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
-      full: { count: 20_000, warmup: 2_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+      full: { count: 60_000, warmup: 6_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
     },
   },
   'rpc-seq': {
@@ -101,7 +101,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
     kind: 'core',
     sizing: {
       quick: { count: 500, warmup: 50, concurrency: 1, budgetMs: 20_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
-      full: { count: 2_000, warmup: 200, concurrency: 1, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+      full: { count: 10_000, warmup: 1_000, concurrency: 1, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
     },
   },
   'rpc-conc': {
@@ -114,7 +114,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
     kind: 'core',
     sizing: {
       quick: { count: 3_000, warmup: 300, concurrency: 50, budgetMs: 20_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
-      full: { count: 10_000, warmup: 1_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+      full: { count: 40_000, warmup: 4_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
     },
   },
   'consume-retry-dedup': {
@@ -127,7 +127,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
     kind: 'warren',
     sizing: {
       quick: { count: 5_000, warmup: 500, concurrency: 50, budgetMs: 20_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
-      full: { count: 20_000, warmup: 2_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+      full: { count: 60_000, warmup: 6_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
     },
   },
   'consume-batch': {
@@ -140,7 +140,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
     kind: 'warren',
     sizing: {
       quick: { count: 5_000, warmup: 500, concurrency: 50, budgetMs: 20_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
-      full: { count: 20_000, warmup: 2_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+      full: { count: 60_000, warmup: 6_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
     },
   },
   'consume-partitioned': {
@@ -153,7 +153,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
     kind: 'warren',
     sizing: {
       quick: { count: 5_000, warmup: 500, concurrency: 50, budgetMs: 20_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
-      full: { count: 20_000, warmup: 2_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
+      full: { count: 60_000, warmup: 6_000, concurrency: 50, budgetMs: 45_000, rpcTimeoutMs: RPC_TIMEOUT_MS },
     },
   },
   'consume-partitioned-scale': {
