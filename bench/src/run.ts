@@ -50,7 +50,8 @@ const USAGE = `Usage: npm run bench [-- options]
   --help
 
 Broker: AMQP_URL (default ${DEFAULT_AMQP_URL}); loopback hosts only.
-Results: bench/results/latest.{md,json,svg} (a full run of everything; quick and partial runs write latest-quick / latest-partial) and timestamped copies.`;
+Results: bench/results/latest.{md,json,svg} (a full run of everything; rabbitmq4.{md,json,svg} when the broker is RabbitMQ 4;
+quick and partial runs write latest-quick / latest-partial) and timestamped copies.`;
 
 function parseArgs(argv: string[]): Options {
   const opts: Partial<Options> & { build: boolean } = { build: true };
@@ -242,7 +243,9 @@ function writeResults(report: RunReport, markdown: string, svg: string): string[
   const files: string[] = [];
   // Only a full run of everything is "the latest table" the README links; quick and partial runs keep their own.
   const complete = report.meta.contenders.length === CONTENDER_NAMES.length && report.meta.scenarios.length === ALL_SCENARIOS.length;
-  const latest = report.meta.mode === 'full' && complete ? 'latest' : `latest-${complete ? report.meta.mode : 'partial'}`;
+  // A full run against RabbitMQ 4 is a table of its own beside the default broker's.
+  const table = report.meta.brokerVersion?.startsWith('4.') ? 'rabbitmq4' : 'latest';
+  const latest = report.meta.mode === 'full' && complete ? table : `latest-${complete ? report.meta.mode : 'partial'}`;
   for (const base of [latest, `${stamp}-${report.meta.mode}`]) {
     for (const [ext, content] of [
       ['json', `${JSON.stringify(report, null, 2)}\n`],

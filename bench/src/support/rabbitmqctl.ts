@@ -1,4 +1,5 @@
 import { execFile } from 'child_process';
+import * as path from 'path';
 
 /**
  * The few `rabbitmqctl` calls the suite needs: closing given connections from
@@ -7,12 +8,30 @@ import { execFile } from 'child_process';
  * loopback-only rule for AMQP_URL.
  */
 
-const RABBITMQCTL = process.env.RABBITMQCTL ?? 'rabbitmqctl';
 const CALL_TIMEOUT_MS = 30_000;
+/** Port of the RabbitMQ 4 node that scripts/rabbitmq4.sh runs beside the default broker. */
+const RABBITMQ4_PORT = process.env.R4_PORT ?? '5692';
+
+/**
+ * The command that manages the broker under test, as argv: RABBITMQCTL (a command line split on
+ * spaces, e.g. `bash scripts/rabbitmq4.sh ctl`) when set; scripts/rabbitmq4.sh for a URL on the
+ * RabbitMQ 4 node's port; else the rabbitmqctl on the PATH, which reaches the default node. Closing
+ * or listing on another node than the one benchmarked would find nothing.
+ */
+export function rabbitmqctlCommand(env: NodeJS.ProcessEnv = process.env): string[] {
+  const configured = env.RABBITMQCTL?.trim();
+  if (configured) return configured.split(/\s+/);
+  const url = env.AMQP_URL;
+  if (url !== undefined && url !== '' && new URL(url).port === RABBITMQ4_PORT) {
+    return ['bash', path.join(__dirname, '..', '..', '..', 'scripts', 'rabbitmq4.sh'), 'ctl'];
+  }
+  return ['rabbitmqctl'];
+}
 
 function run(args: string[]): Promise<string> {
+  const [command, ...prefix] = rabbitmqctlCommand();
   return new Promise((resolve, reject) => {
-    execFile(RABBITMQCTL, args, { timeout: CALL_TIMEOUT_MS, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(command, [...prefix, ...args], { timeout: CALL_TIMEOUT_MS, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err)
         reject(
           new Error(
