@@ -174,6 +174,8 @@ async function trial(scenario, contender) {
   const publish = scenario === 'publish';
   const count = Number(process.env.COUNT || (publish ? 60000 : 20000));
   const concurrency = Number(process.env.CONCURRENCY || (publish ? 100 : 50));
+  const rpcOnly = ['warren-client', 'warren-server', 'raw+props/2'];
+  if (publish && rpcOnly.includes(contender)) throw new Error(`${contender} is an RPC contender (${rpcOnly.join(', ')} are for rpc only)`);
   const tag = `warren.ab.${process.pid}`;
   const admin = await amqp.connect(URL);
   const setup = await admin.createChannel();
@@ -232,7 +234,7 @@ async function trial(scenario, contender) {
         );
     } else {
       // raw+props/2: the server on a connection of its own, as the half-Warren contenders have it.
-      const serverConnection = contender.endsWith('/2') ? await amqp.connect(URL, { noDelay: true }) : connection;
+      const serverConnection = contender === 'raw+props/2' ? await amqp.connect(URL, { noDelay: true }) : connection;
       await rawServer(await serverConnection.createChannel(), tag, encode);
       call = await rawCaller(await connection.createChannel(), tag, encode, more);
       if (serverConnection !== connection) {

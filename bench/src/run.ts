@@ -4,7 +4,7 @@
  * Builds the Warren library (skips the warren contender if it does not
  * build), plans rounds of trials with contenders interleaved in rotating
  * order, runs every trial in a fresh child process (bench/dist/trial.js),
- * then writes bench/results/latest.{md,json,svg} plus timestamped copies and
+ * then writes bench/results/latest.{md,json,svg} (rabbitmq4.* against RabbitMQ 4) plus timestamped copies and
  * prints the markdown. Exits non-zero only on real failures (a trial that
  * crashed, lost or left unacked messages, or an unreachable broker); slowness
  * only truncates trials.
