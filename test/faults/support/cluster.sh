@@ -114,6 +114,14 @@ write_config() {  # node $1, optional TLS dir $2 (a path inside the root, if any
   } > "$dir/rabbitmq.conf"
   echo '[].' > "$dir/enabled_plugins"
   : > "$dir/rabbitmq-env.conf"
+  write_advanced "$1"
+}
+
+# A quorum queue's at-least-once dead-letter worker re-sends a message whose target never
+# confirmed it after this long (180 s by default): when the target's leader dies just as a
+# delayed retry leaves its wait queue, that bounds how late the retry is (docs/cluster.md).
+write_advanced() {
+  echo '[{rabbit, [{dead_letter_worker_publisher_confirm_timeout, 5000}]}].' > "$HBASE/$1/advanced.config"
 }
 
 cookie() {
@@ -135,6 +143,7 @@ launch() {  # boots node $1 in the background (own session, survives this script
     mkdir -p "$HBASE/tls" && cp "$tls"/ca.pem "$tls"/server.pem "$tls"/server.key "$HBASE/tls/" && tls=$BASE/tls
   fi
   [[ -f $HBASE/$1/rabbitmq.conf && -z $tls ]] || write_config "$1" "$tls"
+  [[ -f $HBASE/$1/advanced.config ]] || write_advanced "$1"
   ( env_for "$1"; export "$MARK=$PORT:$1"; cd "$HBASE/$1"; setsid bash -c "$(declare -f mounts rmq); FROOT='$FROOT' SBIN='$SBIN' rmq rabbitmq-server" >> "$HBASE/$1/stdout.log" 2>&1 < /dev/null 9>&- & )
 }
 
