@@ -159,6 +159,30 @@ async function rawCaller(client, tag, encode, more) {
     });
 }
 
+/** Warren's module options in every trial: TCP_NODELAY, prefetch 50, the trial's exchange. */
+function warrenRoot(tag) {
+  return {
+    uri: URL,
+    noDelay: true,
+    prefetchCount: 50,
+    exchanges: [{ name: tag, type: 'direct', options: { durable: false } }],
+    connectionInitOptions: { wait: true },
+  };
+}
+
+/** A provider whose @RabbitRPC handler echoes the request, decorated by hand. */
+function echoServer(lib, W, tag) {
+  const { Injectable } = lib.from('@nestjs/common');
+  class EchoServer {
+    echo(message) {
+      return message;
+    }
+  }
+  W.RabbitRPC({ exchange: tag, routingKey: tag, queue: tag })(EchoServer.prototype, 'echo', Object.getOwnPropertyDescriptor(EchoServer.prototype, 'echo'));
+  Injectable()(EchoServer);
+  return EchoServer;
+}
+
 async function startWarren(lib, module) {
   lib.from('reflect-metadata');
   const { Test } = lib.from('@nestjs/testing');
@@ -190,23 +214,10 @@ async function trial(scenario, contender) {
     const warrenServes = contender === 'warren-server';
     const connection = await amqp.connect(URL, { noDelay: true });
     const W = lib.warren();
-    const root = {
-      uri: URL,
-      noDelay: true,
-      prefetchCount: 50,
-      exchanges: [{ name: tag, type: 'direct', options: { durable: false } }],
-      connectionInitOptions: { wait: true },
-    };
+    const root = warrenRoot(tag);
     let app;
     if (warrenServes) {
-      const { Injectable } = lib.from('@nestjs/common');
-      class EchoServer {
-        echo(message) {
-          return message;
-        }
-      }
-      W.RabbitRPC({ exchange: tag, routingKey: tag, queue: tag })(EchoServer.prototype, 'echo', Object.getOwnPropertyDescriptor(EchoServer.prototype, 'echo'));
-      Injectable()(EchoServer);
+      const EchoServer = echoServer(lib, W, tag);
       app = await startWarren(lib, { providers: [EchoServer], imports: [W.RabbitMQModule.forRoot(root)] });
       call = await rawCaller(await connection.createChannel(), tag, encode, propertiesOf('raw+props', scenario, undefined));
     } else {
@@ -247,13 +258,7 @@ async function trial(scenario, contender) {
     close ??= () => connection.close();
   } else {
     const W = lib.warren();
-    const root = {
-      uri: URL,
-      noDelay: true,
-      prefetchCount: 50,
-      exchanges: [{ name: tag, type: 'direct', options: { durable: false } }],
-      connectionInitOptions: { wait: true },
-    };
+    const root = warrenRoot(tag);
     if (publish) {
       await setup.assertQueue(tag, { durable: true });
       await setup.bindQueue(tag, tag, tag);
@@ -262,14 +267,7 @@ async function trial(scenario, contender) {
       call = (p) => connection.publish(tag, tag, p, { persistent: true });
       close = () => app.close();
     } else {
-      const { Injectable } = lib.from('@nestjs/common');
-      class EchoServer {
-        echo(message) {
-          return message;
-        }
-      }
-      W.RabbitRPC({ exchange: tag, routingKey: tag, queue: tag })(EchoServer.prototype, 'echo', Object.getOwnPropertyDescriptor(EchoServer.prototype, 'echo'));
-      Injectable()(EchoServer);
+      const EchoServer = echoServer(lib, W, tag);
       const app = await startWarren(lib, { providers: [EchoServer], imports: [W.RabbitMQModule.forRoot(root)] });
       const connection = app.get(W.AmqpConnection);
       call = (p) => connection.request({ exchange: tag, routingKey: tag, payload: p, timeout: 10000 });
