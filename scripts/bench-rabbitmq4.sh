@@ -4,10 +4,5 @@
 #   npm run bench:rabbitmq4                       # 3 rounds, full sizes
 #   npm run bench:rabbitmq4 -- --scenarios core   # any `npm run bench` option
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-
-bash scripts/rabbitmq4.sh start
-export AMQP_URL="$(bash scripts/rabbitmq4.sh url)"
-export RABBITMQCTL="bash $root/scripts/rabbitmq4.sh ctl"
+source "$(dirname "$0")/lib/rabbitmq4-env.sh"
 npm run bench -- "$@"

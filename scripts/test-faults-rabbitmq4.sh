@@ -6,12 +6,7 @@
 # 3.10 run only (test/faults/README.md, "Broker versions"). Figures go to
 # test/faults/results/latest-rabbitmq4.md. Extra arguments go to Jest (e.g. `05` for one scenario).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-
-bash scripts/rabbitmq4.sh start
-export AMQP_URL="$(bash scripts/rabbitmq4.sh url)"
-export RABBITMQCTL="bash $root/scripts/rabbitmq4.sh ctl"
+source "$(dirname "$0")/lib/rabbitmq4-env.sh"
 export WARREN_FAULT_ROOT="${R4_ROOT:-/opt/rabbitmq4-root}"
 export WARREN_FAULT_RUN_DIR="$root/.tmp/faults-rabbitmq4"
 export WARREN_FAULT_RESULTS="test/faults/results/latest-rabbitmq4.md"
