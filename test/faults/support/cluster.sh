@@ -114,7 +114,6 @@ write_config() {  # node $1, optional TLS dir $2 (a path inside the root, if any
   } > "$dir/rabbitmq.conf"
   echo '[].' > "$dir/enabled_plugins"
   : > "$dir/rabbitmq-env.conf"
-  write_advanced "$1"
 }
 
 # A quorum queue's at-least-once dead-letter worker re-sends a message whose target never
@@ -143,7 +142,7 @@ launch() {  # boots node $1 in the background (own session, survives this script
     mkdir -p "$HBASE/tls" && cp "$tls"/ca.pem "$tls"/server.pem "$tls"/server.key "$HBASE/tls/" && tls=$BASE/tls
   fi
   [[ -f $HBASE/$1/rabbitmq.conf && -z $tls ]] || write_config "$1" "$tls"
-  [[ -f $HBASE/$1/advanced.config ]] || write_advanced "$1"
+  [[ -f $HBASE/$1/advanced.config ]] || write_advanced "$1"  # also for a node whose rabbitmq.conf predates it
   ( env_for "$1"; export "$MARK=$PORT:$1"; cd "$HBASE/$1"; setsid bash -c "$(declare -f mounts rmq); FROOT='$FROOT' SBIN='$SBIN' rmq rabbitmq-server" >> "$HBASE/$1/stdout.log" 2>&1 < /dev/null 9>&- & )
 }
 
