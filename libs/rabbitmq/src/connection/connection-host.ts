@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import type { Duplex } from 'node:stream';
 import type { ChannelModel } from 'amqplib';
 import { AmqpConnectionManagerClass, type AmqpConnectionManager } from 'amqp-connection-manager';
 import { BehaviorSubject } from 'rxjs';
@@ -9,6 +8,7 @@ import type { ConnectionStatus } from './connection-status';
 import { ManagedChannel, type ManagedChannelOptions } from './managed-channel';
 import { maskUrl } from '../options/mask-url';
 import { settleWithin } from './settle-within';
+import { coalesceWrites, socketOf } from './amqplib-socket';
 
 /**
  * Owns one broker connection (through amqp-connection-manager: failover across
@@ -200,6 +200,7 @@ export class ConnectionHost {
   private async onConnect(connection: ChannelModel, url: unknown): Promise<void> {
     if (this.status$.value === 'closed') return;
     this.current = connection;
+    coalesceWrites(connection);
     await this.topology.open(connection);
     if (this.current !== connection) return;
     await Promise.all(this.channels.map((channel) => channel.open(connection)));
@@ -251,17 +252,15 @@ const SOCKET_CLOSE_WAIT_MS = 1000;
 
 /**
  * Ends a connection without the broker's cooperation, for a close the broker does not answer
- * (a blocked connection is not read until its alarm clears). The one place that reaches into
- * amqplib 0.10 internals: `ChannelModel.connection` is amqplib's Connection and its `stream`
- * the TCP or TLS socket. Destroying the socket *with an error* makes amqplib run its own
- * teardown (channels closed, their pending calls rejected, heartbeat timers cleared); without
- * one it would never notice. Resolves once the socket has closed.
+ * (a blocked connection is not read until its alarm clears). Destroying the socket *with an
+ * error* makes amqplib run its own teardown (channels closed, their pending calls rejected,
+ * heartbeat timers cleared); without one it would never notice. Resolves once the socket has closed.
  */
 function destroySocket(connection: ChannelModel): Promise<void> {
   // amqp-connection-manager reconnects when the connection emits 'close' (and arms a timer to
   // do so); this connection is being closed for good.
   connection.removeAllListeners('close');
-  const socket = (connection as unknown as { connection?: { stream?: Duplex } }).connection?.stream;
+  const socket = socketOf(connection);
   if (!socket || socket.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     socket.once('close', () => resolve());

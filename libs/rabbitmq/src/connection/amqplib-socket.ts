@@ -1,0 +1,52 @@
+import type { Duplex } from 'node:stream';
+import type { ChannelModel } from 'amqplib';
+
+/**
+ * The one place that reaches into amqplib internals: `ChannelModel.connection` is amqplib's
+ * Connection and its `stream` the TCP or TLS socket that every frame is written to (through
+ * the channels' multiplexer, or directly for channel 0 and heartbeats). Undefined if a future
+ * amqplib stores it elsewhere; every caller then does without.
+ */
+export function socketOf(connection: ChannelModel): Duplex | undefined {
+  const stream = (connection as unknown as { connection?: { stream?: unknown } }).connection?.stream;
+  return isWritableSocket(stream) ? stream : undefined;
+}
+
+/**
+ * Makes the socket send the frames written in one turn of the event loop with one system call
+ * instead of one each. amqplib writes every frame (a publish, an ack, a reply) to the socket on
+ * its own, and with TCP_NODELAY each write is a `write(2)` and a TCP segment: at 100 publishes
+ * in flight that is a quarter of the client's CPU. Corked on the first write of a turn and
+ * uncorked on the next tick, the socket hands the turn's frames to `writev(2)` together.
+ *
+ * Nothing is reordered or held past the current turn; backpressure is unchanged (`write()`
+ * still returns false past the socket's high-water mark, and `drain` follows the flush).
+ * Returns false, changing nothing, when the socket cannot be reached.
+ */
+export function coalesceWrites(connection: ChannelModel): boolean {
+  const socket = socketOf(connection);
+  if (!socket || COALESCED.has(socket)) return socket !== undefined;
+  const write = socket.write.bind(socket);
+  let corked = false;
+  const flush = (): void => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = ((...args: Parameters<Duplex['write']>): boolean => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(flush);
+    }
+    return write(...args);
+  }) as Duplex['write'];
+  COALESCED.add(socket);
+  return true;
+}
+
+const COALESCED = new WeakSet<Duplex>();
+
+function isWritableSocket(value: unknown): value is Duplex {
+  const candidate = value as Partial<Duplex> | null | undefined;
+  return typeof candidate?.write === 'function' && typeof candidate.cork === 'function' && typeof candidate.uncork === 'function';
+}
