@@ -10,7 +10,8 @@
  *   node scripts/bench-ab.js rpc raw raw+props warren
  *   WARREN_B=/path/to/other/checkout node scripts/bench-ab.js publish warren warren-b
  *
- * Contenders: `raw` (the bench reference: persistent, contentType), `raw+props` (plus what Warren
+ * Contenders: `raw` (the bench reference: persistent, contentType, the frames of a turn of the event
+ * loop in one socket write), `raw-plain` (the same without that coalescing), `raw+props` (plus what Warren
  * sends: mandatory, timestamp, a 27-character messageId; for rpc: mandatory, expiration,
  * timestamp), `raw+props-<name>` (raw+props without one of them), `raw+props@<n>` (ids of n characters), `warren` (this checkout's
  * libs/rabbitmq/dist), `warren-b` (the dist and node_modules of the checkout in WARREN_B, e.g. an
@@ -71,6 +72,21 @@ function main() {
 
 // --- one trial, in its own process ---------------------------------------------------------
 
+/** The bench reference's write coalescing (bench/src/support/coalesce-writes.ts), for every raw connection but raw-plain's. */
+function connectRaw(amqp, contender) {
+  let coalesce;
+  try {
+    ({ coalesceSocketWrites: coalesce } = require(path.join(ROOT, 'bench/dist/support/coalesce-writes')));
+  } catch {
+    throw new Error('the bench is not built: npx tsc -p bench/tsconfig.json');
+  }
+  return async () => {
+    const model = await amqp.connect(URL, { noDelay: true });
+    if (contender !== 'raw-plain') coalesce(model);
+    return model;
+  };
+}
+
 function load(contender) {
   const other = contender === 'warren-b';
   if (other && !process.env.WARREN_B) throw new Error('warren-b needs WARREN_B=<path of another checkout>');
@@ -80,7 +96,7 @@ function load(contender) {
 }
 
 function propertiesOf(contender, scenario, messageIds) {
-  if (contender === 'raw') return {};
+  if (contender === 'raw' || contender === 'raw-plain') return {};
   const all = scenario === 'publish' ? ['mandatory', 'timestamp', 'messageId'] : ['mandatory', 'expiration', 'timestamp'];
   const without = contender.startsWith('raw+props-') ? contender.slice('raw+props-'.length) : undefined;
   if (contender === 'raw+props/2') contender = 'raw+props';
@@ -212,7 +228,7 @@ async function trial(scenario, contender) {
     // Half Warren, half the raw reference (with Warren's request properties), each on its own
     // connection: tells whether a difference in RPC lies on the calling or the answering side.
     const warrenServes = contender === 'warren-server';
-    const connection = await amqp.connect(URL, { noDelay: true });
+    const connection = await connectRaw(amqp, contender)();
     const W = lib.warren();
     const root = warrenRoot(tag);
     let app;
@@ -234,7 +250,8 @@ async function trial(scenario, contender) {
     const { MessageIdSequence } = require(path.join(ROOT, 'libs/rabbitmq/dist/publisher/message-id'));
     const extra = propertiesOf(contender, scenario, new MessageIdSequence());
     const more = typeof extra === 'function' ? extra : () => extra;
-    const connection = await amqp.connect(URL, { noDelay: true });
+    const connect = connectRaw(amqp, contender);
+    const connection = await connect();
     if (publish) {
       await setup.assertQueue(tag, { durable: true });
       await setup.bindQueue(tag, tag, tag);
@@ -245,7 +262,7 @@ async function trial(scenario, contender) {
         );
     } else {
       // raw+props/2: the server on a connection of its own, as the half-Warren contenders have it.
-      const serverConnection = contender === 'raw+props/2' ? await amqp.connect(URL, { noDelay: true }) : connection;
+      const serverConnection = contender === 'raw+props/2' ? await connect() : connection;
       await rawServer(await serverConnection.createChannel(), tag, encode);
       call = await rawCaller(await connection.createChannel(), tag, encode, more);
       if (serverConnection !== connection) {

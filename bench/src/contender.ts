@@ -5,7 +5,7 @@
  * contenders are timed by the same code.
  */
 
-export const CONTENDER_NAMES = ['amqplib', 'warren', 'golevelup', 'nest-rmq'] as const;
+export const CONTENDER_NAMES = ['amqplib', 'amqplib-plain', 'warren', 'golevelup', 'nest-rmq'] as const;
 export type ContenderName = (typeof CONTENDER_NAMES)[number];
 
 /** The 1 KB JSON message every scenario sends. `id` is unique within a trial. */

@@ -273,7 +273,7 @@ export function renderMarkdown(report: RunReport): string {
   out.push('');
   out.push(
     '- Every trial runs in a fresh child process; contenders are interleaved round by round in rotating order (A B C D, then B C D A, …).',
-    '- Values are medians over rounds. **(n×)** is the median of same-round ratios to raw amqplib (for ↓ metrics below 1 is better).',
+    '- Values are medians over rounds. **(n×)** is the median of same-round ratios to **amqplib**, the reference: the tightest correct raw amqplib client, which also sends the frames of one turn of the event loop in one socket write (for ↓ metrics below 1 is better). **amqplib-plain** is the same client without that: raw amqplib as its API gives it, one system call per frame.',
     '- Same settings for all: 1 KB JSON, persistent messages, durable queues, publisher confirms where the library has them, prefetch 50, TCP_NODELAY. What each actually did is in "Settings actually used".',
     '- **Client CPU** = user + system CPU of the trial process over the measured window ÷ operations. For RPC the client *and the server* run in the trial process, so it covers both ends.',
     '- **Peak RSS** = `process.resourceUsage().maxRSS` of the trial process (its whole life, start-up included).',
@@ -346,7 +346,7 @@ export function renderMarkdown(report: RunReport): string {
     out.push('## Settings actually used (observed on the wire by the trial)');
     out.push('');
     out.push(
-      'Counted by patching amqplib in the trial process (all four contenders use it underneath), over each contender\'s core trials; the benchmark\'s own pre-fill/probe connection is excluded. "awaited" is whether the call waits for the confirm.',
+      'Counted by patching amqplib in the trial process (every contender uses it underneath), over each contender\'s core trials; the benchmark\'s own pre-fill/probe connection is excluded. "awaited" is whether the call waits for the confirm.',
     );
     out.push('');
     out.push(
@@ -457,6 +457,7 @@ export function renderMarkdown(report: RunReport): string {
 
 const COLORS: Record<ContenderName, string> = {
   amqplib: '#7f8c8d',
+  'amqplib-plain': '#bdc3c7',
   warren: '#d35400',
   golevelup: '#2980b9',
   'nest-rmq': '#c0392b',

@@ -12,6 +12,10 @@ export function loadContender(name: ContenderName): Contender {
       const { AmqplibContender } = require('./amqplib.contender') as typeof import('./amqplib.contender');
       return new AmqplibContender();
     }
+    case 'amqplib-plain': {
+      const { AmqplibContender } = require('./amqplib.contender') as typeof import('./amqplib.contender');
+      return new AmqplibContender('amqplib-plain');
+    }
     case 'warren': {
       const { createWarrenContender } = require('./warren.contender') as typeof import('./warren.contender');
       return createWarrenContender();

@@ -59,7 +59,7 @@ export interface ScenarioSpec {
   sizing: Record<Mode, ScenarioSizing>;
 }
 
-const ALL: readonly ContenderName[] = ['amqplib', 'warren', 'golevelup', 'nest-rmq'];
+const ALL: readonly ContenderName[] = ['amqplib', 'amqplib-plain', 'warren', 'golevelup', 'nest-rmq'];
 const RPC_TIMEOUT_MS = 30_000;
 /** Messages per batch in `consume-batch`: half the prefetch, so the broker delivers the next batch while one is handled. */
 export const BENCH_BATCH_SIZE = 25;
