@@ -122,6 +122,22 @@ describe('frames written in one turn of the event loop leave the socket together
     expect(watch.writes()).toBeLessThan(watch.chunks() / 3);
   });
 
+  it('coalesces the writes of a channel opened by hand on amqp.connection too (it shares the socket)', async () => {
+    const channel = await amqp.connection!.createConfirmChannel();
+    const watch = watchWrites(amqp.connection);
+    try {
+      for (let i = 0; i < 300; i++) channel.publish(exchange, 'small', Buffer.from(JSON.stringify({ i })));
+      await channel.waitForConfirms();
+    } finally {
+      watch.stop();
+      await channel.close();
+    }
+    expect(await admin.messageCount(queue)).toBe(300);
+    expect(watch.chunks()).toBeGreaterThanOrEqual(300);
+    expect(watch.writes()).toBeLessThan(watch.chunks() / 10);
+    await admin.raw((ch) => ch.purgeQueue(queue));
+  });
+
   it('does the same on the socket of a new connection after a reconnect', async () => {
     await admin.raw((ch) => ch.purgeQueue(queue));
     const before = amqp.connection;
