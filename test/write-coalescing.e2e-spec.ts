@@ -20,13 +20,23 @@ class Echo {
   }
 }
 
-/** Counts the socket's writes to the kernel: one `_write` per lone chunk, one `_writev` per batch of chunks. */
-function watchWrites(connection: ChannelModel | undefined): { writes: () => number; chunks: () => number; stop: () => void } {
-  const socket = (connection as unknown as { connection: { stream: Duplex & { _writev?: (...args: unknown[]) => void } } }).connection.stream;
+type WatchedSocket = Duplex & { _writev?: (...args: unknown[]) => void };
+
+/**
+ * Watches the socket of a connection: its writes to the kernel (one `_write` per lone chunk, one
+ * `_writev` per batch of chunks), how often `write()` reported a full buffer, and, for every turn
+ * of the event loop that wrote, whether the socket was uncorked and empty by the next `setImmediate`.
+ */
+function watchWrites(connection: ChannelModel | undefined) {
+  const socket = (connection as unknown as { connection: { stream: WatchedSocket } }).connection.stream;
   let writes = 0;
   let chunks = 0;
+  let full = 0;
+  const turns: boolean[] = [];
+  let checking = false;
   const single = socket._write;
   const batch = socket._writev;
+  const write = socket.write;
   socket._write = function (this: Duplex, ...args: Parameters<Duplex['_write']>) {
     writes++;
     chunks++;
@@ -37,12 +47,29 @@ function watchWrites(connection: ChannelModel | undefined): { writes: () => numb
     chunks += (args[0] as unknown[]).length;
     return batch?.apply(this, args);
   };
+  socket.write = ((...args: Parameters<Duplex['write']>) => {
+    if (!checking) {
+      checking = true;
+      setImmediate(() => {
+        checking = false;
+        turns.push(socket.writableCorked === 0 && socket.writableLength === 0);
+      });
+    }
+    const room = write(...args);
+    if (!room) full++;
+    return room;
+  }) as Duplex['write'];
   return {
     writes: () => writes,
     chunks: () => chunks,
+    /** write() calls that returned false (the socket's buffer past its high-water mark). */
+    full: () => full,
+    /** Per turn that wrote: true when everything it wrote had gone to the kernel by the next setImmediate. */
+    turns: () => turns,
     stop: () => {
       socket._write = single;
       socket._writev = batch;
+      socket.write = write;
     },
   };
 }
@@ -82,6 +109,13 @@ describe('frames written in one turn of the event loop leave the socket together
     await admin?.close();
   });
 
+  beforeEach(async () => {
+    await admin.raw(async (ch) => {
+      await ch.purgeQueue(queue);
+      await ch.purgeQueue(bigQueue);
+    });
+  });
+
   it('sends 500 publishes of one turn in far fewer socket writes than messages, every one confirmed', async () => {
     const watch = watchWrites(amqp.connection);
     try {
@@ -93,12 +127,33 @@ describe('frames written in one turn of the event loop leave the socket together
     // amqplib writes each publish (and channel 0's frames) as its own chunk: 500 or more of them.
     expect(watch.chunks()).toBeGreaterThanOrEqual(500);
     expect(watch.writes()).toBeLessThan(watch.chunks() / 10);
-    await admin.raw((ch) => ch.purgeQueue(queue));
+  });
+
+  it('holds nothing past its turn: what a turn wrote has gone to the kernel by the next setImmediate', async () => {
+    const watch = watchWrites(amqp.connection);
+    try {
+      for (let round = 0; round < 20; round++) {
+        await Promise.all(Array.from({ length: 1 + round * 5 }, (_, i) => amqp.publish(exchange, 'small', { round, i })));
+        await amqp.request<{ n: number }>({ exchange, routingKey: 'echo', payload: { n: round } });
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      watch.stop();
+    }
+    expect(watch.turns().length).toBeGreaterThanOrEqual(40);
+    expect(watch.turns().filter((flushed) => !flushed)).toEqual([]);
   });
 
   it('keeps order and loses nothing when one turn writes past the socket buffer (backpressure and drain)', async () => {
     const body = 'x'.repeat(48 * 1024);
-    await Promise.all(Array.from({ length: 120 }, (_, i) => amqp.publish(exchange, 'big', { i, body })));
+    const watch = watchWrites(amqp.connection);
+    try {
+      await Promise.all(Array.from({ length: 120 }, (_, i) => amqp.publish(exchange, 'big', { i, body })));
+    } finally {
+      watch.stop();
+    }
+    // The socket's buffer filled (write() returned false) and amqplib waited for drain.
+    expect(watch.full()).toBeGreaterThan(0);
     expect(await admin.messageCount(bigQueue)).toBe(120);
     for (let i = 0; i < 120; i++) {
       const message = await waitFor(() => admin.get(bigQueue), `message ${i} on ${bigQueue}`, 5000);
@@ -135,21 +190,55 @@ describe('frames written in one turn of the event loop leave the socket together
     expect(await admin.messageCount(queue)).toBe(300);
     expect(watch.chunks()).toBeGreaterThanOrEqual(300);
     expect(watch.writes()).toBeLessThan(watch.chunks() / 10);
-    await admin.raw((ch) => ch.purgeQueue(queue));
   });
 
-  it('does the same on the socket of a new connection after a reconnect', async () => {
-    await admin.raw((ch) => ch.purgeQueue(queue));
+  it('loses nothing when the broker closes the connection in the middle of publishing, and coalesces on the new socket', async () => {
     const before = amqp.connection;
+    const outcomes: Array<{ i: number; error?: unknown }> = [];
+    let sent = 0;
+    let stop = false;
+    // Publishing without pause, 50 in flight, while the broker closes the connection under it.
+    const pump = (async () => {
+      while (!stop) {
+        const window = Array.from({ length: 50 }, () => {
+          const i = sent++;
+          return amqp.publish(exchange, 'small', { i }).then(
+            () => ({ i }),
+            (error: unknown) => ({ i, error }),
+          );
+        });
+        outcomes.push(...(await Promise.all(window)));
+      }
+    })();
+    await waitFor(() => outcomes.length >= 500, '500 publishes confirmed before the close');
     expect(await closeConnectionsNamed(connectionName)).toBeGreaterThan(0);
     await waitFor(() => amqp.connection !== undefined && amqp.connection !== before && amqp.isConnected, 'the reconnect', 20_000);
+    const atReconnect = sent;
+    await waitFor(() => outcomes.length >= atReconnect + 500, '500 more publishes confirmed after the reconnect', 20_000);
+    stop = true;
+    await pump;
+
+    // Every publish settled, and every one confirmed (re-sent on the new connection if its confirm was lost).
+    expect(outcomes).toHaveLength(sent);
+    expect(outcomes.filter((o) => o.error !== undefined)).toEqual([]);
+    const ids = new Set<number>();
+    await admin.raw(async (ch) => {
+      for (;;) {
+        const message = await ch.get(queue, { noAck: true });
+        if (!message) break;
+        ids.add((JSON.parse(message.content.toString()) as { i: number }).i);
+      }
+    });
+    const missing = Array.from({ length: sent }, (_, i) => i).filter((i) => !ids.has(i));
+    expect(missing).toEqual([]);
+
     const watch = watchWrites(amqp.connection);
     try {
       await Promise.all(Array.from({ length: 300 }, (_, i) => amqp.publish(exchange, 'small', { i })));
     } finally {
       watch.stop();
     }
-    expect(await admin.messageCount(queue)).toBe(300);
+    expect(watch.chunks()).toBeGreaterThanOrEqual(300);
     expect(watch.writes()).toBeLessThan(watch.chunks() / 10);
   });
 });

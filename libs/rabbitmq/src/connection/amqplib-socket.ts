@@ -19,8 +19,14 @@ export function socketOf(connection: ChannelModel): Duplex | undefined {
  * in flight that is a quarter of the client's CPU. Corked on the first write of a turn and
  * uncorked on the next tick, the socket hands the turn's frames to `writev(2)` together.
  *
- * Nothing is reordered or held past the current turn; backpressure is unchanged (`write()`
- * still returns false past the socket's high-water mark, and `drain` follows the flush).
+ * Nothing is reordered or held past the current turn: the flush runs in the same pass of the
+ * tick queue as the writes, before the next I/O callback or timer. Once a turn has written more
+ * than the socket's high-water mark (16 KiB), `write()` returns false as it would for a full
+ * socket, amqplib's multiplexer waits for `drain`, and `drain` follows the flush within the same
+ * pass: a busy turn leaves in a few writes of about 16 KiB instead of one per frame. One thing
+ * the cork changes: a write followed by `destroy()` in the same turn is discarded with the
+ * buffer (`end()` flushes first). amqplib destroys its socket only during the handshake, before
+ * this applies, and Warren only to abandon a connection whose broker stopped answering.
  * Returns false, changing nothing, when the socket cannot be reached.
  */
 export function coalesceWrites(connection: ChannelModel): boolean {
