@@ -74,17 +74,18 @@ function main() {
 
 /** The bench reference's write coalescing (bench/src/support/coalesce-writes.ts), for every raw connection but raw-plain's. */
 function connectRaw(amqp, contender) {
-  let coalesce;
-  try {
-    ({ coalesceSocketWrites: coalesce } = require(path.join(ROOT, 'bench/dist/support/coalesce-writes')));
-  } catch {
-    throw new Error('the bench is not built: npx tsc -p bench/tsconfig.json');
-  }
+  const coalesce = contender === 'raw-plain' ? undefined : coalescer();
   return async () => {
     const model = await amqp.connect(URL, { noDelay: true });
-    if (contender !== 'raw-plain') coalesce(model);
+    if (coalesce) coalesce(model);
     return model;
   };
+}
+
+function coalescer() {
+  const file = path.join(ROOT, 'bench/dist/support/coalesce-writes.js');
+  if (!require('node:fs').existsSync(file)) throw new Error('the bench is not built: npx tsc -p bench/tsconfig.json');
+  return require(file).coalesceSocketWrites;
 }
 
 function load(contender) {

@@ -272,7 +272,7 @@ export function renderMarkdown(report: RunReport): string {
   );
   out.push('');
   out.push(
-    '- Every trial runs in a fresh child process; contenders are interleaved round by round in rotating order (A B C D, then B C D A, …).',
+    '- Every trial runs in a fresh child process; contenders are interleaved round by round in rotating order (A B C …, then B C … A, …).',
     '- Values are medians over rounds. **(n×)** is the median of same-round ratios to **amqplib**, the reference: the tightest correct raw amqplib client, which also sends the frames of one turn of the event loop in one socket write (for ↓ metrics below 1 is better). **amqplib-plain** is the same client without that: raw amqplib as its API gives it, one system call per frame.',
     '- Same settings for all: 1 KB JSON, persistent messages, durable queues, publisher confirms where the library has them, prefetch 50, TCP_NODELAY. What each actually did is in "Settings actually used".',
     '- **Client CPU** = user + system CPU of the trial process over the measured window ÷ operations. For RPC the client *and the server* run in the trial process, so it covers both ends.',
