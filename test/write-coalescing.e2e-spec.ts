@@ -36,7 +36,10 @@ function watchWrites(connection: ChannelModel | undefined) {
   let checking = false;
   const single = socket._write;
   const batch = socket._writev;
-  const write = socket.write;
+  // Warren's coalescing puts its own `write` on the socket; without it, `write` is the prototype's.
+  const ownWrite = Object.prototype.hasOwnProperty.call(socket, 'write');
+  const original = socket.write;
+  const write = original.bind(socket);
   socket._write = function (this: Duplex, ...args: Parameters<Duplex['_write']>) {
     writes++;
     chunks++;
@@ -69,7 +72,8 @@ function watchWrites(connection: ChannelModel | undefined) {
     stop: () => {
       socket._write = single;
       socket._writev = batch;
-      socket.write = write;
+      if (ownWrite) socket.write = original;
+      else delete (socket as { write?: unknown }).write;
     },
   };
 }
