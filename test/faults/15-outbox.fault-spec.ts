@@ -499,6 +499,10 @@ describe('fault 15: transactional outbox (PostgreSQL)', () => {
       const errors = new Map<string, number>();
       let untypedOutboxErrors = 0;
       let typedOutboxErrors = 0;
+      // Holds writers inside their open transaction while the restart is sent, so that it surely
+      // meets one there (where the four writers are at that moment would otherwise decide it).
+      let hold: Promise<void> | undefined;
+      let held = 0;
       const writer = async (): Promise<void> => {
         while (writing) {
           let step = 'connect';
@@ -516,6 +520,10 @@ describe('fault 15: transactional outbox (PostgreSQL)', () => {
             await client.query('INSERT INTO orders (id, n) VALUES ($1, $2)', [id, n]);
             // The application's own work between its write and the event: the transaction is open across an outage.
             await sleep(20);
+            if (hold) {
+              held++;
+              await hold;
+            }
             step = 'outbox.publish';
             await outbox.publish(client, exchange, queue, { id }, { messageId: `order.created:${id}`, aggregateKey: id });
             step = n % 10 === 7 ? 'rollback' : 'commit';
@@ -544,9 +552,14 @@ describe('fault 15: transactional outbox (PostgreSQL)', () => {
 
       // 1. A clean fast restart: every session ended, the server back within a second or two.
       expect(await until(() => checker.processedCount >= 1_000, 90_000)).toBe(true);
+      let release: () => void = () => undefined;
+      hold = new Promise<void>((resolve) => (release = resolve));
+      expect(await until(() => held > 0, 10_000, 5)).toBe(true);
       const restartAt = Date.now();
       await server.restartFast();
       const restartMs = Date.now() - restartAt;
+      hold = undefined;
+      release();
       const afterRestart = committed;
       expect(await until(() => committed >= afterRestart + 1_000 && checker.processedCount >= afterRestart + 800, 90_000, 100)).toBe(true);
       const errorsAfterRestart = [...errors.values()].reduce((a, b) => a + b, 0);
