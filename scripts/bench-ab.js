@@ -13,7 +13,9 @@
  * Contenders: `raw` (the bench reference: persistent, contentType, the frames of a turn of the event
  * loop in one socket write), `raw-plain` (the same without that coalescing), `raw+props` (plus what Warren
  * sends: mandatory, timestamp, a 27-character messageId; for rpc: mandatory, expiration,
- * timestamp), `raw+props-<name>` (raw+props without one of them), `raw+props@<n>` (ids of n characters), `warren` (this checkout's
+ * timestamp), `raw+props-<name>` (raw+props without one of them), `raw+props@<n>` (ids of n characters),
+ * `raw+frames` and `raw+props+frames` (raw and raw+props with Warren's one-buffer publish encoding,
+ * libs/rabbitmq/src/connection/publish-frames.ts, from this checkout's dist), `warren` (this checkout's
  * libs/rabbitmq/dist), `warren-b` (the dist and node_modules of the checkout in WARREN_B, e.g. an
  * older commit: `git worktree add /tmp/old <rev> && cd /tmp/old && npm ci && npm run build`).
  * RPC only: `warren-client` (Warren calls, the raw server answers), `warren-server` (the raw caller
@@ -75,9 +77,12 @@ function main() {
 /** The bench reference's write coalescing (bench/src/support/coalesce-writes.ts), for every raw connection but raw-plain's. */
 function connectRaw(amqp, contender) {
   const coalesce = contender === 'raw-plain' ? undefined : coalescer();
+  // raw+frames, raw+props+frames: the raw client with Warren's one-buffer publish encoding.
+  const frames = contender.endsWith('+frames') ? require(path.join(ROOT, 'libs/rabbitmq/dist/connection/amqplib-internals')).encodePublishesInOneBuffer : undefined;
   return async () => {
     const model = await amqp.connect(URL, { noDelay: true });
     if (coalesce) coalesce(model);
+    if (frames && !frames(model)) throw new Error('the one-buffer encoding could not be applied');
     return model;
   };
 }
@@ -97,6 +102,7 @@ function load(contender) {
 }
 
 function propertiesOf(contender, scenario, messageIds) {
+  if (contender.endsWith('+frames')) contender = contender.slice(0, -'+frames'.length);
   if (contender === 'raw' || contender === 'raw-plain') return {};
   const all = scenario === 'publish' ? ['mandatory', 'timestamp', 'messageId'] : ['mandatory', 'expiration', 'timestamp'];
   const without = contender.startsWith('raw+props-') ? contender.slice('raw+props-'.length) : undefined;

@@ -8,7 +8,7 @@ import type { ConnectionStatus } from './connection-status';
 import { ManagedChannel, type ManagedChannelOptions } from './managed-channel';
 import { maskUrl } from '../options/mask-url';
 import { settleWithin } from './settle-within';
-import { coalesceWrites, socketOf } from './amqplib-socket';
+import { coalesceWrites, encodePublishesInOneBuffer, socketOf } from './amqplib-internals';
 
 /**
  * Owns one broker connection (through amqp-connection-manager: failover across
@@ -201,6 +201,7 @@ export class ConnectionHost {
     if (this.status$.value === 'closed') return;
     this.current = connection;
     coalesceWrites(connection);
+    encodePublishesInOneBuffer(connection);
     await this.topology.open(connection);
     if (this.current !== connection) return;
     await Promise.all(this.channels.map((channel) => channel.open(connection)));
