@@ -31,7 +31,7 @@ async function drain(admin: BrokerAdmin, name: string): Promise<GetMessage[]> {
   });
 }
 
-describe('publishes are encoded in one buffer, byte for byte what amqplib sends', () => {
+describe('Warren encodes its publishes itself, and they arrive as amqplib would have sent them', () => {
   let admin: BrokerAdmin;
   let app: INestApplicationContext;
   let amqp: AmqpConnection;
@@ -100,10 +100,23 @@ describe('publishes are encoded in one buffer, byte for byte what amqplib sends'
         body: [1, 2, 3],
         options: { headers: { tenant: 'acme', flag: true, off: false, small: -5, mid: 3000, big: -2_000_000_000, none: null, 'clé-é': 'valeur €' } },
       },
-      { routingKey: 'all', body: 'x', options: { priority: 7, expiration: 60000, replyTo: 'somewhere', contentEncoding: 'identity', userId: 'guest', appId: 'frames-test', timestamp: 1_764_900_000_000 } },
+      {
+        routingKey: 'all',
+        body: 'x',
+        options: {
+          priority: 7,
+          expiration: 60000,
+          replyTo: 'somewhere',
+          contentEncoding: 'identity',
+          userId: 'guest',
+          appId: 'frames-test',
+          timestamp: 1_764_900_000_000,
+        },
+      },
       { routingKey: 'string-expiry', body: null, options: { expiration: '1234', persistent: false, correlationId: '' } },
       { routingKey: 'empty', body: '', options: { headers: {} } },
     ];
+    const before = warrenEncodes();
     for (const [n, variant] of variants.entries()) {
       const messageId = variant.options.messageId ?? `frames-${n}`;
       const timestamp = variant.options.timestamp ?? 1_764_900_000_000 + n;
@@ -118,6 +131,8 @@ describe('publishes are encoded in one buffer, byte for byte what amqplib sends'
         timestamp,
       });
     }
+    // Every variant was Warren's to encode (none reached amqplib's encoder).
+    expect(warrenEncodes() - before).toBe(0);
     const ours = await drain(admin, queue);
     const theirs = await waitFor(async () => {
       const count = await admin.messageCount(rawQueue);
@@ -130,7 +145,16 @@ describe('publishes are encoded in one buffer, byte for byte what amqplib sends'
       expect(message.content.equals(theirs[n].content)).toBe(true);
     }
     // Spot checks that the comparison is not between two empty sets of properties.
-    expect(ours[2].properties.headers).toEqual({ tenant: 'acme', flag: true, off: false, small: -5, mid: 3000, big: -2_000_000_000, none: null, 'clé-é': 'valeur €' });
+    expect(ours[2].properties.headers).toEqual({
+      tenant: 'acme',
+      flag: true,
+      off: false,
+      small: -5,
+      mid: 3000,
+      big: -2_000_000_000,
+      none: null,
+      'clé-é': 'valeur €',
+    });
     expect(ours[3].properties).toMatchObject({ priority: 7, expiration: '60000', userId: 'guest', appId: 'frames-test', timestamp: 1_764_900_000_000 });
     expect(ours[1].properties.messageId).toBe('id-é€😀');
   });

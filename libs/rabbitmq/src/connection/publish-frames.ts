@@ -9,9 +9,10 @@
  *
  * Covers what publishes almost always carry: string properties of up to 255 bytes, integer
  * `deliveryMode`, `priority` and `timestamp`, and headers whose values are strings, booleans,
- * null or integers that fit 32 bits. Anything else (a nested table, an array, a buffer, a float,
- * a typed `{ '!': ... }` value, a wrong type, content larger than one frame) returns undefined,
- * and the caller lets amqplib encode the message: its validation and its errors stay the only ones.
+ * null or integers that fit 32 bits. Anything else (a nested table, an array (CC and BCC become
+ * arrays), a buffer, a float, a typed `{ '!': ... }` value, a null or wrongly typed field, content
+ * larger than one frame) returns undefined, and the caller lets amqplib encode the message: what
+ * amqplib refuses, it still refuses, with its own errors.
  */
 
 /** amqplib's `fieldsAndProps` of a publish: the method's fields and the message's properties. */
@@ -89,32 +90,49 @@ function isPresent(value: unknown): boolean {
   return value !== undefined && value !== null;
 }
 
-/** Bytes of the encoded table, including its 4-byte length; -1 if a value is not one this file encodes. */
-function tableLength(table: object): number {
+/**
+ * A header table read once: its keys and values in encoding order (for-in order, inherited keys
+ * included, undefined values skipped, as amqplib encodes them) and its encoded size. Reading each
+ * value once keeps the size and the bytes written in step whatever a getter or proxy returns.
+ */
+interface Table {
+  keys: string[];
+  values: unknown[];
+  length: number;
+}
+
+const EMPTY_TABLE: Table = { keys: [], values: [], length: 4 };
+
+/** The table, or undefined if a value is not one this file encodes. */
+function readTable(table: object): Table | undefined {
+  let keys: string[] | undefined;
+  let values: unknown[] | undefined;
   let length = 4;
   for (const key in table) {
     const value: unknown = (table as Record<string, unknown>)[key];
     if (value === undefined) continue;
     const keyLength = Buffer.byteLength(key);
-    if (keyLength > 255) return -1;
+    if (keyLength > 255) return undefined;
     length += 1 + keyLength + 1;
     if (typeof value === 'string') length += 4 + Buffer.byteLength(value);
     else if (typeof value === 'boolean') length += 1;
     else if (value === null) length += 0;
     else if (typeof value === 'number' && Number.isInteger(value) && value >= -0x8000_0000 && value < 0x8000_0000)
       length += value >= -0x80 && value < 0x80 ? 1 : value >= -0x8000 && value < 0x8000 ? 2 : 4;
-    else return -1;
-    if (length > MAX_TABLE_BYTES) return -1;
+    else return undefined;
+    if (length > MAX_TABLE_BYTES) return undefined;
+    (keys ??= []).push(key);
+    (values ??= []).push(value);
   }
-  return length;
+  return keys === undefined || values === undefined ? EMPTY_TABLE : { keys, values, length };
 }
 
-function writeTable(buffer: Buffer, table: object, offset: number): number {
+function writeTable(buffer: Buffer, table: Table, offset: number): number {
   const start = offset;
   offset += 4;
-  for (const key in table) {
-    const value: unknown = (table as Record<string, unknown>)[key];
-    if (value === undefined) continue;
+  for (let i = 0; i < table.keys.length; i++) {
+    const key = table.keys[i];
+    const value = table.values[i];
     offset = writeShort(buffer, key, Buffer.byteLength(key), offset);
     if (typeof value === 'string') {
       buffer[offset++] = 0x53; // 'S'
@@ -156,8 +174,9 @@ function writeShort(buffer: Buffer, value: string, length: number, offset: numbe
  */
 export function encodePublishFrames(channel: number, fields: PublishFields, content: Buffer, frameMax: number): Buffer | undefined {
   if (content.length > frameMax - FRAME_OVERHEAD || fields.ticket !== undefined) return undefined;
-  const exchange = fields.exchange ?? '';
-  const routingKey = fields.routingKey ?? '';
+  // amqplib sends an undefined exchange or routing key as '' and refuses null.
+  const exchange = fields.exchange === undefined ? '' : fields.exchange;
+  const routingKey = fields.routingKey === undefined ? '' : fields.routingKey;
   const exchangeLength = shortLength(exchange);
   const routingKeyLength = shortLength(routingKey);
   if (exchangeLength < 0 || routingKeyLength < 0) return undefined;
@@ -228,13 +247,13 @@ export function encodePublishFrames(channel: number, fields: PublishFields, cont
     flags |= Flag.clusterId;
     size += 1 + clusterIdLength;
   }
-  const headers = fields.headers;
-  if (isPresent(headers)) {
-    if (typeof headers !== 'object') return undefined;
-    const headersLength = tableLength(headers as object);
-    if (headersLength < 0) return undefined;
+  let headers: Table | undefined;
+  if (isPresent(fields.headers)) {
+    if (typeof fields.headers !== 'object') return undefined;
+    headers = readTable(fields.headers as object);
+    if (headers === undefined) return undefined;
     flags |= Flag.headers;
-    size += headersLength;
+    size += headers.length;
   }
   if (isPresent(fields.deliveryMode)) {
     if (!isOctet(fields.deliveryMode)) return undefined;
@@ -280,7 +299,7 @@ export function encodePublishFrames(channel: number, fields: PublishFields, cont
   offset += 21;
   if (contentTypeLength >= 0) offset = writeShort(buffer, fields.contentType as string, contentTypeLength, offset);
   if (contentEncodingLength >= 0) offset = writeShort(buffer, fields.contentEncoding as string, contentEncodingLength, offset);
-  if (flags & Flag.headers) offset = writeTable(buffer, headers as object, offset);
+  if (headers !== undefined) offset = writeTable(buffer, headers, offset);
   if (flags & Flag.deliveryMode) buffer[offset++] = fields.deliveryMode as number;
   if (flags & Flag.priority) buffer[offset++] = fields.priority as number;
   if (correlationIdLength >= 0) offset = writeShort(buffer, fields.correlationId as string, correlationIdLength, offset);
@@ -305,7 +324,8 @@ export function encodePublishFrames(channel: number, fields: PublishFields, cont
     buffer.writeUInt16BE(channel, offset + 1);
     buffer.writeUInt32BE(content.length, offset + 3);
     offset += 7 + content.copy(buffer, offset + 7);
-    buffer[offset] = FRAME_END;
+    buffer[offset++] = FRAME_END;
   }
-  return buffer;
+  // Every byte of the unfilled buffer written, or none of it is sent.
+  return offset === buffer.length ? buffer : undefined;
 }
