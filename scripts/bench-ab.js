@@ -78,7 +78,9 @@ function main() {
 function connectRaw(amqp, contender) {
   const coalesce = contender === 'raw-plain' ? undefined : coalescer();
   // raw+frames, raw+props+frames: the raw client with Warren's one-buffer publish encoding.
-  const frames = contender.endsWith('+frames') ? require(path.join(ROOT, 'libs/rabbitmq/dist/connection/amqplib-internals')).encodePublishesInOneBuffer : undefined;
+  const frames = contender.endsWith('+frames')
+    ? require(path.join(ROOT, 'libs/rabbitmq/dist/connection/amqplib-internals')).encodePublishesInOneBuffer
+    : undefined;
   return async () => {
     const model = await amqp.connect(URL, { noDelay: true });
     if (coalesce) coalesce(model);
