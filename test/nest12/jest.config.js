@@ -26,7 +26,9 @@ module.exports = {
       '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true }],
       '^.+\\.m?js$': '<rootDir>/test/nest12/esm-to-cjs.transformer.js',
     },
-    transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
+    // Judged by the innermost node_modules of a path, so an ESM-only package nested under another
+    // (@fastify/middie's own path-to-regexp 9) is turned into CommonJS too.
+    transformIgnorePatterns: [`/node_modules/(?!(?:${ESM_ONLY.join('|')})/)(?!.*/node_modules/)`],
     // A CommonJS TypeScript consumer cannot import Nest 12's ES modules under node16 resolution:
     // the strict-consumer check of the packed types is for the CommonJS Nest 11 world; the Nest 12
     // smoke test (test/compat/nest12) covers an ES module consumer.
