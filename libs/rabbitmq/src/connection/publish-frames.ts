@@ -82,6 +82,16 @@ function shortPropertyLength(value: unknown): number {
   return value === undefined || value === null ? -2 : shortLength(value);
 }
 
+/** The property's flag when it is present (a length of 0 or more), else 0. */
+function flagFor(length: number, flag: Flag): number {
+  return length >= 0 ? flag : 0;
+}
+
+/** Bytes of a present short string (its length octet and its bytes), else 0. */
+function bytesFor(length: number): number {
+  return length >= 0 ? 1 + length : 0;
+}
+
 function isOctet(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 255;
 }
@@ -205,48 +215,28 @@ export function encodePublishFrames(channel: number, fields: PublishFields, cont
     clusterIdLength === -1
   )
     return undefined;
-  let flags = 0;
-  let size = 0;
-  if (contentTypeLength >= 0) {
-    flags |= Flag.contentType;
-    size += 1 + contentTypeLength;
-  }
-  if (contentEncodingLength >= 0) {
-    flags |= Flag.contentEncoding;
-    size += 1 + contentEncodingLength;
-  }
-  if (correlationIdLength >= 0) {
-    flags |= Flag.correlationId;
-    size += 1 + correlationIdLength;
-  }
-  if (replyToLength >= 0) {
-    flags |= Flag.replyTo;
-    size += 1 + replyToLength;
-  }
-  if (expirationLength >= 0) {
-    flags |= Flag.expiration;
-    size += 1 + expirationLength;
-  }
-  if (messageIdLength >= 0) {
-    flags |= Flag.messageId;
-    size += 1 + messageIdLength;
-  }
-  if (typeLength >= 0) {
-    flags |= Flag.type;
-    size += 1 + typeLength;
-  }
-  if (userIdLength >= 0) {
-    flags |= Flag.userId;
-    size += 1 + userIdLength;
-  }
-  if (appIdLength >= 0) {
-    flags |= Flag.appId;
-    size += 1 + appIdLength;
-  }
-  if (clusterIdLength >= 0) {
-    flags |= Flag.clusterId;
-    size += 1 + clusterIdLength;
-  }
+  let flags =
+    flagFor(contentTypeLength, Flag.contentType) |
+    flagFor(contentEncodingLength, Flag.contentEncoding) |
+    flagFor(correlationIdLength, Flag.correlationId) |
+    flagFor(replyToLength, Flag.replyTo) |
+    flagFor(expirationLength, Flag.expiration) |
+    flagFor(messageIdLength, Flag.messageId) |
+    flagFor(typeLength, Flag.type) |
+    flagFor(userIdLength, Flag.userId) |
+    flagFor(appIdLength, Flag.appId) |
+    flagFor(clusterIdLength, Flag.clusterId);
+  let size =
+    bytesFor(contentTypeLength) +
+    bytesFor(contentEncodingLength) +
+    bytesFor(correlationIdLength) +
+    bytesFor(replyToLength) +
+    bytesFor(expirationLength) +
+    bytesFor(messageIdLength) +
+    bytesFor(typeLength) +
+    bytesFor(userIdLength) +
+    bytesFor(appIdLength) +
+    bytesFor(clusterIdLength);
   let headers: Table | undefined;
   if (isPresent(fields.headers)) {
     if (typeof fields.headers !== 'object') return undefined;
